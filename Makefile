@@ -1,0 +1,43 @@
+# Meshwork: `make run` and `make test` are all the set-up a fresh Debian 12 machine needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev pkg-config
+SCENARIO ?= scenarios/default.yaml
+SWIFT ?= swift
+BIN_DIR := $(CURDIR)/bin
+
+.PHONY: deps build build-debug run test clean
+
+# Install the C libraries when any is missing; a warm machine skips apt entirely.
+deps:
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+# Release build of the CLI; bin/meshwork (and /usr/local/bin/meshwork when writable) point at it.
+build: deps
+	$(SWIFT) build -c release --product meshwork
+	@mkdir -p $(BIN_DIR) && ln -sf $(CURDIR)/.build/release/meshwork $(BIN_DIR)/meshwork
+	@if [ -w /usr/local/bin ]; then ln -sf $(CURDIR)/.build/release/meshwork /usr/local/bin/meshwork; fi
+
+build-debug: deps
+	$(SWIFT) build
+
+run: build
+	$(BIN_DIR)/meshwork up $(SCENARIO)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	@mkdir -p $(BIN_DIR) && [ -e $(BIN_DIR)/meshwork ] || ln -sf $(CURDIR)/.build/debug/meshwork $(BIN_DIR)/meshwork
+
+clean:
+	rm -rf .build bin

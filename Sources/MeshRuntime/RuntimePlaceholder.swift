@@ -1,0 +1,1 @@
+// MeshRuntime: the composition root (process host, supervisor, launcher, scenario loading).

@@ -1,0 +1,1 @@
+// MeshZeroMQ: the only importer of libzmq.

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `meshwork` command: one binary for every process of a mesh.
+@main
+struct Meshwork: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meshwork",
+        abstract: "Run a mesh of AI agent processes over ZeroMQ: launch, supervise, replay, benchmark.",
+        subcommands: []
+    )
+}
