@@ -1,0 +1,347 @@
+public import Logging
+public import MeshCore
+public import ServiceLifecycle
+
+/// One agent of the mesh: a role's worker behind the session, reliable-delivery and contract-net
+/// machines, as a swift-service-lifecycle `Service`.
+///
+/// It joins through the coordinator (hello until welcome), bids for the calls its worker can do,
+/// accepts awards, runs the work in child tasks, and returns results until they are
+/// acknowledged. It sees only MeshCore's transport port, so the same actor runs over ZeroMQ in
+/// its own process and over the in-memory transport in tests.
+///
+/// ```swift
+/// let agent = Agent(configuration: config, transport: transport, worker: RelayWorker(), clock: SystemClock(), logger: logger)
+/// let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+/// try await group.run()
+/// ```
+public actor Agent: Service {
+    /// Counters for tests and the physical journal.
+    public struct Statistics: Sendable, Equatable {
+        /// Tasks started.
+        public var started = 0
+        /// Tasks finished (results produced).
+        public var finished = 0
+        /// Messages rejected as malformed or misrouted.
+        public var rejected = 0
+        /// Times this agent (re)joined.
+        public var joins = 0
+        /// Times it was evicted.
+        public var evictions = 0
+    }
+
+    /// The agent's id.
+    public nonisolated let id: AgentID
+    /// Its role.
+    public nonisolated let role: Role
+    /// Its logger (metadata `mesh.agent`).
+    public nonisolated let logger: Logger
+
+    private let configuration: AgentConfiguration
+    private let transport: any MeshTransport
+    private let worker: any Worker
+    private let clock: any PhysicalClock
+
+    private var incarnation: UInt64
+    private var session: JoinSession
+    private var link: ReliableLink?
+    private var contractor: Contractor
+    private var outbox: [WireMessage] = []
+    private var linkActions: [ReliableLink.Action] = []
+    private var stopping = false
+    private var stopWaiter: CheckedContinuation<Void, Never>?
+
+    /// Counters since start.
+    public private(set) var statistics = Statistics()
+
+    /// Makes an agent; ``run()`` starts it.
+    public init(
+        configuration: AgentConfiguration,
+        transport: any MeshTransport,
+        worker: any Worker,
+        clock: any PhysicalClock,
+        logger: Logger
+    ) {
+        self.id = configuration.id
+        self.role = configuration.role
+        var logger = logger
+        logger[metadataKey: "mesh.agent"] = "\(configuration.id)"
+        self.logger = logger
+        self.configuration = configuration
+        self.transport = transport
+        self.worker = worker
+        self.clock = clock
+        self.incarnation = configuration.incarnation
+        self.session = JoinSession(configuration: configuration.liveness)
+        self.contractor = Contractor(capacity: configuration.capacity, canDo: { [worker] in worker.canDo($0) })
+    }
+
+    /// The current incarnation (bumped on eviction).
+    public var currentIncarnation: UInt64 { self.incarnation }
+
+    /// Whether the agent is joined to a coordinator.
+    public var isJoined: Bool {
+        if case .joined = self.session.state { return true }
+        return false
+    }
+
+    /// Joins and serves until a graceful shutdown, a `shutdown` from the coordinator, or ``stop()``.
+    public func run() async throws {
+        try self.transport.subscribe(.agent(self.id))
+        try self.transport.subscribe(.role(self.role))
+        try self.transport.subscribe(.broadcast)
+        self.perform(self.session.start(at: self.clock.now()))
+        self.flush()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.receiveLoop() }
+            group.addTask { await self.timerLoop() }
+            await withGracefulShutdownHandler {
+                await self.waitForStop()
+            } onGracefulShutdown: {
+                Task { await self.stop() }
+            }
+            await self.leave()
+        }
+    }
+
+    /// Asks the agent to leave the mesh and end ``run()``.
+    public func stop() {
+        guard !self.stopping else { return }
+        self.stopping = true
+        self.stopWaiter?.resume()
+        self.stopWaiter = nil
+    }
+
+    private func waitForStop() async {
+        guard !self.stopping else { return }
+        await withCheckedContinuation { self.stopWaiter = $0 }
+    }
+
+    private func leave() async {
+        if case .joined(let coordinator, _, _) = self.session.state {
+            self.emit(Envelope(
+                kind: .goodbye, sender: self.id, senderIncarnation: self.incarnation, receiver: .agent(.coordinator),
+                receiverIncarnation: coordinator, body: Notice(reason: "stopping").encoded()))
+        }
+        self.session.stop()
+        self.flush()
+        await self.transport.shutdown()
+    }
+
+    private func receiveLoop() async {
+        while let batch = await self.transport.inbound.next() {
+            self.handle(batch)
+        }
+    }
+
+    private func timerLoop() async {
+        while !self.stopping {
+            do {
+                try await self.clock.sleep(until: self.clock.now().adding(self.configuration.tickInterval))
+            } catch {
+                return
+            }
+            self.tick()
+        }
+    }
+
+    // MARK: - Inbound
+
+    private func handle(_ batch: [WireMessage]) {
+        let now = self.clock.now()
+        for message in batch {
+            let envelope: Envelope
+            do {
+                envelope = try Envelope(decoding: message.payload)
+            } catch {
+                self.reject("undecodable message on \(message.topic): \(error)")
+                continue
+            }
+            guard envelope.receiver == message.topic else {
+                self.reject("\(envelope.sender): envelope for \(envelope.receiver) arrived on topic \(message.topic)")
+                continue
+            }
+            guard envelope.sender == .coordinator else {
+                self.reject("\(envelope.sender): agents take messages from the coordinator only")
+                continue
+            }
+            self.handle(envelope, at: now)
+        }
+        self.flush()
+    }
+
+    private func handle(_ envelope: Envelope, at now: MonotonicTime) {
+        if envelope.receiverIncarnation != 0, envelope.receiverIncarnation != self.incarnation {
+            return  // addressed to an earlier incarnation of this agent
+        }
+        switch envelope.kind {
+        case .welcome:
+            guard let welcome = try? Welcome(decoding: envelope.body) else {
+                return self.reject("coordinator: malformed welcome")
+            }
+            self.perform(self.session.welcomeReceived(welcome, from: envelope.senderIncarnation, at: now))
+        case .evicted:
+            self.statistics.evictions += 1
+            self.logger.notice("evicted by the coordinator; rejoining as a new incarnation")
+            self.link = nil
+            self.incarnation += 1
+            self.perform(self.session.evicted(at: now))
+        case .shutdown:
+            self.logger.info("the coordinator ended the run")
+            self.stop()
+        default:
+            self.handleFromJoinedCoordinator(envelope, at: now)
+        }
+    }
+
+    private func handleFromJoinedCoordinator(_ envelope: Envelope, at now: MonotonicTime) {
+        guard case .joined(let coordinator, _, _) = self.session.state else { return }
+        guard envelope.senderIncarnation == coordinator else {
+            // Another coordinator incarnation: ours restarted. Rejoin it rather than wait for the deadline.
+            self.perform(self.session.evicted(at: now))
+            self.link = nil
+            return
+        }
+        self.session.heard(from: coordinator, at: now)
+        guard self.link != nil else { return }
+        self.linkActions.removeAll(keepingCapacity: true)
+        self.link!.receive(envelope, at: now, into: &self.linkActions)
+        self.performLinkActions(at: now)
+    }
+
+    private func deliver(_ envelope: Envelope, at now: MonotonicTime) {
+        do {
+            switch envelope.kind {
+            case .callForProposals:
+                self.perform(self.contractor.callReceived(try CallForProposals(decoding: envelope.body)), simTime: envelope.simTime)
+            case .award:
+                let award = try Award(decoding: envelope.body)
+                self.perform(self.contractor.awardReceived(award), simTime: envelope.simTime)
+            case .resultAck:
+                self.contractor.resultAcknowledged(try AwardReference(decoding: envelope.body))
+            default:
+                self.reject("coordinator: unexpected \(envelope.kind) on the reliable stream")
+            }
+        } catch {
+            self.reject("coordinator: malformed \(envelope.kind): \(error)")
+        }
+    }
+
+    // MARK: - Timers
+
+    private func tick() {
+        let now = self.clock.now()
+        self.perform(self.session.tick(at: now))
+        if self.link != nil {
+            self.linkActions.removeAll(keepingCapacity: true)
+            self.link!.tick(at: now, into: &self.linkActions)
+            self.performLinkActions(at: now)
+        }
+        self.flush()
+    }
+
+    // MARK: - Actions
+
+    private func perform(_ actions: [JoinSession.Action]) {
+        for action in actions {
+            switch action {
+            case .sendHello:
+                let hello = Hello(
+                    role: self.role, capacity: UInt32(self.configuration.capacity), pid: self.configuration.pid,
+                    host: self.configuration.host)
+                self.emit(Envelope(
+                    kind: .hello, sender: self.id, senderIncarnation: self.incarnation, receiver: .agent(.coordinator),
+                    body: hello.encoded()))
+            case .sendHeartbeat(let coordinator):
+                var heartbeat = Envelope(
+                    kind: .heartbeat, sender: self.id, senderIncarnation: self.incarnation, receiver: .agent(.coordinator),
+                    receiverIncarnation: coordinator)
+                self.link?.piggybackAck(on: &heartbeat)
+                self.emit(heartbeat)
+            case .joined(let coordinator, _):
+                self.statistics.joins += 1
+                self.logger.info("joined the mesh", metadata: ["mesh.coordinator": "\(coordinator)"])
+                self.link = ReliableLink(
+                    local: self.id, localIncarnation: self.incarnation, peer: .coordinator, peerIncarnation: coordinator,
+                    configuration: self.configuration.link)
+                self.perform(self.contractor.resendAfterCoordinatorChange(), simTime: .zero)
+            case .lostCoordinator(let coordinator):
+                self.logger.warning("lost the coordinator", metadata: ["mesh.coordinator": "\(coordinator)"])
+                self.link = nil
+            }
+        }
+    }
+
+    private func perform(_ actions: [Contractor.Action], simTime: SimTime) {
+        for action in actions {
+            switch action {
+            case .bid(let bid): self.sendReliably(.bid, bid.encoded(), simTime: simTime)
+            case .decline(let refusal): self.sendReliably(.decline, refusal.encoded(), simTime: simTime)
+            case .accept(let reference): self.sendReliably(.accept, reference.encoded(), simTime: simTime)
+            case .result(let result): self.sendReliably(.result, result.encoded(), simTime: simTime)
+            case .start(let award):
+                self.statistics.started += 1
+                let assignment = Assignment(task: award.task, work: award.work, input: award.input, simTime: simTime)
+                let worker = self.worker
+                Task {
+                    let outcome = await worker.perform(assignment)
+                    self.workFinished(assignment, award: award.award, outcome: outcome)
+                }
+            }
+        }
+    }
+
+    private func workFinished(_ assignment: Assignment, award: UInt64, outcome: TaskResult.Outcome) {
+        self.statistics.finished += 1
+        self.perform(self.contractor.workFinished(assignment.task, award: award, outcome: outcome), simTime: assignment.simTime)
+        self.flush()
+    }
+
+    private func sendReliably(_ kind: MessageKind, _ body: [UInt8], simTime: SimTime) {
+        guard self.link != nil else { return }  // kept by the contractor and resent once joined again
+        let now = self.clock.now()
+        self.linkActions.removeAll(keepingCapacity: true)
+        self.link!.send(kind: kind, body: body, simTime: simTime, at: now, into: &self.linkActions)
+        self.performLinkActions(at: now)
+    }
+
+    private func performLinkActions(at now: MonotonicTime) {
+        guard !self.linkActions.isEmpty else { return }
+        let actions = self.linkActions
+        self.linkActions.removeAll(keepingCapacity: true)
+        for action in actions {
+            switch action {
+            case .transmit(let envelope):
+                self.emit(envelope)
+            case .deliver(let envelope):
+                self.deliver(envelope, at: now)
+            case .unreachable(let pending):
+                self.logger.warning("the coordinator stopped acknowledging", metadata: ["mesh.pending": "\(pending)"])
+                self.link = nil
+                self.perform(self.session.evicted(at: now))
+            }
+        }
+    }
+
+    private func emit(_ envelope: Envelope) {
+        self.outbox.append(WireMessage(envelope))
+    }
+
+    private func flush() {
+        guard !self.outbox.isEmpty else { return }
+        let messages = self.outbox
+        self.outbox.removeAll(keepingCapacity: true)
+        do {
+            try self.transport.send(messages)
+        } catch {
+            self.logger.debug("send failed", metadata: ["mesh.error": "\(error)"])
+        }
+    }
+
+    private func reject(_ reason: String) {
+        self.statistics.rejected += 1
+        if self.statistics.rejected <= 20 || self.statistics.rejected % 1000 == 0 {
+            self.logger.warning("rejected a message", metadata: ["mesh.reason": "\(reason)", "mesh.count": "\(self.statistics.rejected)"])
+        }
+    }
+}

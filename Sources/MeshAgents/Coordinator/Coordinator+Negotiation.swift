@@ -1,0 +1,134 @@
+internal import DequeModule
+internal import HeapModule
+import MeshCore
+
+extension Coordinator {
+    /// Routes a message delivered once by an agent's link to the negotiation it belongs to.
+    func deliver(_ envelope: Envelope, from sender: AgentRef, at now: MonotonicTime) {
+        do {
+            switch envelope.kind {
+            case .bid:
+                let bid = try Bid(decoding: envelope.body)
+                self.withNegotiation(bid.task, at: now) { $0.bidReceived(bid, from: sender, at: now) }
+            case .decline:
+                let refusal = try Refusal(decoding: envelope.body)
+                self.withNegotiation(refusal.task, at: now) {
+                    $0.declineReceived(round: UInt32(clamping: refusal.number), from: sender, at: now)
+                }
+            case .accept:
+                let reference = try AwardReference(decoding: envelope.body)
+                self.withNegotiation(reference.task, at: now) { $0.acceptReceived(award: reference.award, from: sender, at: now) }
+            case .refuse:
+                let refusal = try Refusal(decoding: envelope.body)
+                self.withNegotiation(refusal.task, at: now) { $0.refuseReceived(award: refusal.number, from: sender, at: now) }
+            case .result:
+                let result = try TaskResult(decoding: envelope.body)
+                if self.negotiations[result.task] != nil {
+                    self.withNegotiation(result.task, at: now) { $0.resultReceived(result, from: sender, at: now) }
+                } else {
+                    // Already committed (or unknown): acknowledge so the agent stops resending.
+                    self.counters.staleResults += 1
+                    self.physical("stale-result", agent: "\(sender)", task: result.task.rawValue, detail: "award=\(result.award)", at: now)
+                    let reference = AwardReference(task: result.task, award: result.award)
+                    self.send(.resultAck, reference.encoded(), to: sender, simTime: envelope.simTime, at: now)
+                }
+            default:
+                self.reject("\(sender.id): unexpected \(envelope.kind) on the reliable stream")
+            }
+        } catch {
+            self.reject("\(sender.id): malformed \(envelope.kind): \(error)")
+        }
+    }
+
+    private func withNegotiation(
+        _ task: TaskID,
+        at now: MonotonicTime,
+        _ event: (inout Negotiation) -> [Negotiation.Action]
+    ) {
+        guard self.negotiations[task] != nil else { return }
+        let actions = event(&self.negotiations[task]!)
+        self.perform(actions, for: task, at: now)
+    }
+
+    /// Performs a negotiation's actions for `task`.
+    func perform(_ actions: [Negotiation.Action], for task: TaskID, at now: MonotonicTime) {
+        let simTime = self.taskSimTime[task] ?? self.orchestrator.now
+        for action in actions {
+            switch action {
+            case .callForProposals(let call, let ref):
+                self.send(.callForProposals, call.encoded(), to: ref, simTime: simTime, at: now)
+            case .award(let award, let ref):
+                if award.award > 1 { self.counters.reawards += 1 }
+                self.physical("award", agent: "\(ref)", task: task.rawValue, detail: "award=\(award.award)", at: now)
+                self.send(.award, award.encoded(), to: ref, simTime: simTime, at: now)
+            case .scheduleTimeout(let deadline):
+                self.timers.insert(TimerEntry(deadline: deadline, task: task))
+            case .completed(let output, let ref, let award):
+                self.physical("result", agent: "\(ref)", task: task.rawValue, detail: "award=\(award)", at: now)
+                self.taskEnded(task, .done(output), at: now)
+            case .failed(let reason):
+                self.physical("failed", task: task.rawValue, detail: reason, at: now)
+                self.taskEnded(task, .failed(reason), at: now)
+            case .acknowledgeResult(let reference, let ref):
+                self.send(.resultAck, reference.encoded(), to: ref, simTime: simTime, at: now)
+            case .ignoredStaleResult(let ref, let award):
+                self.counters.staleResults += 1
+                self.physical("stale-result", agent: "\(ref)", task: task.rawValue, detail: "award=\(award)", at: now)
+            }
+        }
+    }
+
+    private func taskEnded(_ task: TaskID, _ outcome: Orchestrator<W>.Outcome, at now: MonotonicTime) {
+        self.negotiations[task] = nil
+        self.taskSimTime[task] = nil
+        self.perform(self.orchestrator.resultArrived(task, outcome), at: now)
+        self.dispatchFromBacklog(at: now)
+    }
+
+    /// Performs the orchestrator's actions: journal entries, dispatches, the end of the run.
+    func perform(_ actions: [Orchestrator<W>.Action], at now: MonotonicTime) {
+        for action in actions {
+            switch action {
+            case .journal(let record):
+                let index = self.digest.count
+                let digest = self.digest.append(record)
+                self.pendingEntries.append(JournalEntry(index: index, record: record, digest: digest))
+                if record.kind == "task.done" || record.kind == "task.failed" {
+                    let id = TaskID(unchecked: record.subject)
+                    if !self.committed.insert(id).inserted { self.counters.duplicateCommits += 1 }
+                }
+            case .dispatch(let spec, let at):
+                if self.negotiations.count < self.configuration.maxInFlight {
+                    self.startNegotiation(spec, at: at, now: now)
+                } else {
+                    self.backlog.append((spec, at))
+                }
+            case .finished:
+                self.finishRun()
+            }
+        }
+    }
+
+    private func dispatchFromBacklog(at now: MonotonicTime) {
+        while self.negotiations.count < self.configuration.maxInFlight, let (spec, at) = self.backlog.popFirst() {
+            self.startNegotiation(spec, at: at, now: now)
+        }
+    }
+
+    private func startNegotiation(_ spec: TaskSpec, at simTime: SimTime, now: MonotonicTime) {
+        var negotiation = Negotiation(
+            task: spec.id, role: spec.role, work: spec.work, input: spec.input, policy: self.configuration.negotiation)
+        self.taskSimTime[spec.id] = simTime
+        let actions = negotiation.start(candidates: self.candidates(of: spec.role), at: now)
+        self.negotiations[spec.id] = negotiation
+        self.perform(actions, for: spec.id, at: now)
+    }
+
+    /// Tells every open negotiation of `role` who its candidates are now.
+    func membershipChanged(role: Role, at now: MonotonicTime) {
+        let candidates = self.candidates(of: role)
+        for task in self.negotiations.keys.sorted() where self.negotiations[task]?.role == role {
+            self.withNegotiation(task, at: now) { $0.candidatesChanged(candidates, at: now) }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+internal import DequeModule
+internal import HeapModule
+public import Logging
+public import MeshCore
+public import ServiceLifecycle
+
+/// The coordinator: admits agents, negotiates every hand-off, owns simulated time and journals
+/// every decision before acting on it. A swift-service-lifecycle `Service`.
+///
+/// It waits until every expected agent has joined, then starts the workflow. Each task the
+/// ``Orchestrator`` dispatches becomes a ``Negotiation`` with the live instances of its role;
+/// results flow back through the orchestrator, which commits them in simulated-time order to the
+/// ``JournalSink`` — and only after that append are acks and follow-up calls sent.
+///
+/// ```swift
+/// let coordinator = Coordinator(configuration: config, workflow: RelayWorkflow(tokens: 100, seed: 1),
+///                               transport: transport, journal: sink, clock: SystemClock(), logger: logger)
+/// try await coordinator.run()          // returns when the workflow has finished
+/// let report = await coordinator.report
+/// ```
+public actor Coordinator<W: Workflow>: Service {
+    /// The coordinator's logger (metadata `mesh.agent`).
+    public nonisolated let logger: Logger
+
+    let configuration: CoordinatorConfiguration
+    let transport: any MeshTransport
+    let journal: any JournalSink
+    let clock: any PhysicalClock
+    let onProgress: @Sendable (RunProgress) -> Void
+
+    var roster: Roster
+    var links: [AgentID: ReliableLink] = [:]
+    var negotiations: [TaskID: Negotiation] = [:]
+    var taskSimTime: [TaskID: SimTime] = [:]
+    var backlog: Deque<(TaskSpec, SimTime)> = []
+    var timers = Heap<TimerEntry>()
+    var orchestrator: Orchestrator<W>
+    var digest = JournalDigest()
+    var pendingEntries: [JournalEntry] = []
+    var pendingPhysical: [PhysicalEvent] = []
+    var outbox: [WireMessage] = []
+    var linkActions: [ReliableLink.Action] = []
+    var committed: Set<TaskID> = []
+    var started = false
+    var stopping = false
+    var stopWaiter: CheckedContinuation<Void, Never>?
+    var lastProgress = MonotonicTime.zero
+    var processes: Set<String> = []
+    var counters = Counters()
+    var failure: (any Error)?
+
+    struct Counters {
+        var reawards = 0
+        var staleResults = 0
+        var rejected = 0
+        var departures = 0
+        var duplicateCommits = 0
+    }
+
+    struct TimerEntry: Comparable {
+        var deadline: MonotonicTime
+        var task: TaskID
+        static func < (lhs: TimerEntry, rhs: TimerEntry) -> Bool { (lhs.deadline, lhs.task) < (rhs.deadline, rhs.task) }
+    }
+
+    /// Makes a coordinator for `workflow`; ``run()`` starts it.
+    public init(
+        configuration: CoordinatorConfiguration,
+        workflow: W,
+        transport: any MeshTransport,
+        journal: any JournalSink,
+        clock: any PhysicalClock,
+        logger: Logger,
+        onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+    ) {
+        var logger = logger
+        logger[metadataKey: "mesh.agent"] = "coordinator"
+        self.logger = logger
+        self.configuration = configuration
+        self.transport = transport
+        self.journal = journal
+        self.clock = clock
+        self.onProgress = onProgress
+        self.roster = Roster(configuration: configuration.liveness)
+        self.orchestrator = Orchestrator(workflow: workflow)
+        self.processes.insert("\(configuration.host)/\(configuration.pid)")
+    }
+
+    /// The workflow as it ended (or is now), for audits.
+    public var workflow: W { self.orchestrator.currentWorkflow }
+
+    /// Whether the workflow has finished.
+    public var isFinished: Bool { self.orchestrator.isFinished }
+
+    /// The run's figures so far.
+    public var report: RunReport {
+        RunReport(
+            digest: self.digest.text,
+            records: self.digest.count,
+            handoffs: self.orchestrator.committedTasks,
+            distinctTasks: self.committed.count,
+            failedTasks: 0,
+            reawards: self.counters.reawards,
+            staleResults: self.counters.staleResults,
+            rejectedMessages: self.counters.rejected,
+            processes: self.processes.sorted(),
+            departures: self.counters.departures,
+            simTime: self.orchestrator.now
+        )
+    }
+
+    /// Serves until the workflow finishes (then tells every agent the run is over) or a graceful shutdown.
+    ///
+    /// Throws when the journal cannot be written: acting on an unrecorded decision is never safe.
+    public func run() async throws {
+        try self.transport.subscribe(.agent(.coordinator))
+        self.performRoster(self.roster.start(at: self.clock.now()), at: self.clock.now())
+        self.maybeStartWorkflow()
+        try self.flush()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.receiveLoop() }
+            group.addTask { await self.timerLoop() }
+            await withGracefulShutdownHandler {
+                await self.waitForStop()
+            } onGracefulShutdown: {
+                Task { await self.stop() }
+            }
+            await self.transport.shutdown()
+        }
+        if let failure = self.failure { throw failure }
+    }
+
+    /// Ends ``run()``.
+    public func stop() {
+        guard !self.stopping else { return }
+        self.stopping = true
+        self.stopWaiter?.resume()
+        self.stopWaiter = nil
+    }
+
+    private func waitForStop() async {
+        guard !self.stopping else { return }
+        await withCheckedContinuation { self.stopWaiter = $0 }
+    }
+
+    private func receiveLoop() async {
+        while let batch = await self.transport.inbound.next() {
+            guard !self.stopping else { continue }
+            self.handle(batch)
+            self.flushOrFail()
+        }
+    }
+
+    private func timerLoop() async {
+        while !self.stopping {
+            do {
+                try await self.clock.sleep(until: self.clock.now().adding(self.configuration.tickInterval))
+            } catch {
+                return
+            }
+            guard !self.stopping else { return }
+            self.tick()
+            self.flushOrFail()
+        }
+    }
+
+    // MARK: - Timers
+
+    private func tick() {
+        let now = self.clock.now()
+        self.performRoster(self.roster.tick(at: now), at: now)
+        for id in self.links.keys.sorted() {
+            guard self.links[id] != nil else { continue }
+            self.linkActions.removeAll(keepingCapacity: true)
+            self.links[id]!.tick(at: now, into: &self.linkActions)
+            self.performLinkActions(from: id, at: now)
+        }
+        while let first = self.timers.min, first.deadline <= now {
+            _ = self.timers.removeMin()
+            guard self.negotiations[first.task] != nil else { continue }
+            let actions = self.negotiations[first.task]!.timeoutFired(at: now)
+            self.perform(actions, for: first.task, at: now)
+        }
+        if now.duration(since: self.lastProgress) >= self.configuration.progressInterval {
+            self.lastProgress = now
+            self.onProgress(self.progress)
+        }
+    }
+
+    /// The current progress.
+    public var progress: RunProgress {
+        RunProgress(
+            committedTasks: self.orchestrator.committedTasks,
+            pendingTasks: self.orchestrator.pendingTasks,
+            members: self.roster.members.count,
+            simTime: self.orchestrator.now,
+            started: self.started
+        )
+    }
+
+    // MARK: - Output
+
+    func emit(_ envelope: Envelope) {
+        self.outbox.append(WireMessage(envelope))
+    }
+
+    /// Journals what the batch decided, then sends what it produced: journal before acting.
+    func flush() throws {
+        if !self.pendingEntries.isEmpty {
+            try self.journal.appendLogical(self.pendingEntries)
+            self.pendingEntries.removeAll(keepingCapacity: true)
+        }
+        if !self.pendingPhysical.isEmpty {
+            try self.journal.appendPhysical(self.pendingPhysical)
+            self.pendingPhysical.removeAll(keepingCapacity: true)
+        }
+        guard !self.outbox.isEmpty else { return }
+        let messages = self.outbox
+        self.outbox.removeAll(keepingCapacity: true)
+        do {
+            try self.transport.send(messages)
+        } catch {
+            self.logger.debug("send failed", metadata: ["mesh.error": "\(error)"])
+        }
+    }
+
+    private func flushOrFail() {
+        do {
+            try self.flush()
+        } catch {
+            self.logger.critical("cannot write the journal; stopping", metadata: ["mesh.error": "\(error)"])
+            self.failure = error
+            self.outbox.removeAll()
+            self.stop()
+        }
+    }
+
+    func reject(_ reason: String) {
+        self.counters.rejected += 1
+        if self.counters.rejected <= 20 || self.counters.rejected % 1000 == 0 {
+            self.logger.warning("rejected a message", metadata: ["mesh.reason": "\(reason)", "mesh.count": "\(self.counters.rejected)"])
+        }
+    }
+
+    func physical(_ kind: String, agent: String = "", task: String = "", detail: String = "", at now: MonotonicTime) {
+        self.pendingPhysical.append(PhysicalEvent(kind: kind, agent: agent, task: task, detail: detail, at: now))
+    }
+}

@@ -1,0 +1,307 @@
+/// A scenario file, as Codable types (the YAML loader lives in MeshRuntime).
+///
+/// ```yaml
+/// name: relay
+/// seed: 42
+/// clock: simulated
+/// workflow:
+///   relay: { tokens: 10000, interarrival_us: 50, duration_us: [1000, 5000] }
+/// agents: { data: 2 }            # instances per role; every role defaults to 1
+/// supervisor: { max_restarts: 10, within_seconds: 10 }
+/// faults:
+///   - { kill: any-agent, start: 0.5, every: 2 }
+///   - { pause: any-agent, start: 1, for: 5 }
+/// ```
+public struct Scenario: Sendable, Equatable, Codable {
+    /// The scenario's name (for run ids and summaries).
+    public var name: String
+    /// The seed of every random stream.
+    public var seed: UInt64
+    /// Simulated or wall clock.
+    public var clock: ClockMode
+    /// What the mesh does.
+    public var workflow: WorkflowSpec
+    /// Instances per role (roles not listed run one instance).
+    public var agents: [String: Int]
+    /// The supervisor's restart intensity.
+    public var supervisor: SupervisorSpec
+    /// Physical faults the supervisor injects while the run goes on.
+    public var faults: [FaultSpec]
+
+    /// How time is kept.
+    public enum ClockMode: String, Sendable, Equatable, Codable {
+        /// The coordinator's simulated clock (the default): reproducible and as fast as the work allows.
+        case simulated
+        /// Wall-clock pacing.
+        case wall
+    }
+
+    public init(
+        name: String,
+        seed: UInt64,
+        clock: ClockMode = .simulated,
+        workflow: WorkflowSpec,
+        agents: [String: Int] = [:],
+        supervisor: SupervisorSpec = SupervisorSpec(),
+        faults: [FaultSpec] = []
+    ) {
+        self.name = name
+        self.seed = seed
+        self.clock = clock
+        self.workflow = workflow
+        self.agents = agents
+        self.supervisor = supervisor
+        self.faults = faults
+    }
+
+    /// How many instances of `role` the scenario runs.
+    public func instances(of role: Role) -> Int {
+        self.agents[role.rawValue] ?? 1
+    }
+
+    /// Every agent the scenario runs, in start order: roles in ``Role/agentRoles`` order, then instance number.
+    public var agentIDs: [(id: AgentID, role: Role)] {
+        Role.agentRoles.flatMap { role in
+            (1...max(1, self.instances(of: role))).map { (AgentID(role: role, instance: $0), role) }
+        }
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, seed, clock, workflow, agents, supervisor, faults
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.name = try container.decode(String.self, forKey: .name)
+        guard !self.name.isEmpty, self.name.utf8.count <= 64,
+            self.name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") })
+        else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .name, in: container, debugDescription: "a name of 1-64 printable characters without spaces or '/'")
+        }
+        self.seed = try container.decode(UInt64.self, forKey: .seed)
+        self.clock = try container.decodeIfPresent(ClockMode.self, forKey: .clock) ?? .simulated
+        self.workflow = try container.decode(WorkflowSpec.self, forKey: .workflow)
+        self.agents = try container.decodeIfPresent([String: Int].self, forKey: .agents) ?? [:]
+        for (role, count) in self.agents {
+            guard let parsed = Role(rawValue: role), parsed != .coordinator else {
+                let known = Role.agentRoles.map(\.rawValue).joined(separator: ", ")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .agents, in: container, debugDescription: "a role (\(known)), not '\(role)'")
+            }
+            guard (1...64).contains(count) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .agents, in: container, debugDescription: "1 to 64 instances of \(role), not \(count)")
+            }
+        }
+        self.supervisor = try container.decodeIfPresent(SupervisorSpec.self, forKey: .supervisor) ?? SupervisorSpec()
+        self.faults = try container.decodeIfPresent([FaultSpec].self, forKey: .faults) ?? []
+    }
+}
+
+/// What the mesh does in a scenario: one workflow.
+public enum WorkflowSpec: Sendable, Equatable, Codable {
+    /// The relay throughput workflow.
+    case relay(RelaySpec)
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case relay
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        guard let relay = try container.decodeIfPresent(RelaySpec.self, forKey: .relay) else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.relay, .init(codingPath: decoder.codingPath, debugDescription: "one workflow: relay"))
+        }
+        self = .relay(relay)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .relay(let spec): try container.encode(spec, forKey: .relay)
+        }
+    }
+}
+
+/// The relay workflow's parameters.
+public struct RelaySpec: Sendable, Equatable, Codable {
+    /// How many tokens.
+    public var tokens: Int
+    /// Simulated microseconds between token arrivals.
+    public var interarrivalMicroseconds: UInt64
+    /// Modelled stage durations, uniform in this range (microseconds).
+    public var durationMicroseconds: ClosedRange<Int>
+
+    public init(tokens: Int = 10_000, interarrivalMicroseconds: UInt64 = 50, durationMicroseconds: ClosedRange<Int> = 1_000...5_000) {
+        self.tokens = tokens
+        self.interarrivalMicroseconds = interarrivalMicroseconds
+        self.durationMicroseconds = durationMicroseconds
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case tokens
+        case interarrivalMicroseconds = "interarrival_us"
+        case durationMicroseconds = "duration_us"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.tokens = try container.decodeIfPresent(Int.self, forKey: .tokens) ?? 10_000
+        guard (0...10_000_000).contains(self.tokens) else {
+            throw DecodingError.dataCorruptedError(forKey: .tokens, in: container, debugDescription: "0 to 10000000 tokens")
+        }
+        self.interarrivalMicroseconds = try container.decodeIfPresent(UInt64.self, forKey: .interarrivalMicroseconds) ?? 50
+        let range = try container.decodeIfPresent([Int].self, forKey: .durationMicroseconds) ?? [1_000, 5_000]
+        guard range.count == 2, range[0] >= 0, range[0] <= range[1] else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .durationMicroseconds, in: container, debugDescription: "[min, max] with 0 <= min <= max")
+        }
+        self.durationMicroseconds = range[0]...range[1]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.tokens, forKey: .tokens)
+        try container.encode(self.interarrivalMicroseconds, forKey: .interarrivalMicroseconds)
+        try container.encode([self.durationMicroseconds.lowerBound, self.durationMicroseconds.upperBound], forKey: .durationMicroseconds)
+    }
+}
+
+/// The supervisor's restart intensity.
+public struct SupervisorSpec: Sendable, Equatable, Codable {
+    /// Restarts allowed within the window.
+    public var maxRestarts: Int
+    /// The window, in seconds.
+    public var withinSeconds: Double
+
+    public init(maxRestarts: Int = 10, withinSeconds: Double = 10) {
+        self.maxRestarts = maxRestarts
+        self.withinSeconds = withinSeconds
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case maxRestarts = "max_restarts"
+        case withinSeconds = "within_seconds"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.maxRestarts = try container.decodeIfPresent(Int.self, forKey: .maxRestarts) ?? 10
+        self.withinSeconds = try container.decodeIfPresent(Double.self, forKey: .withinSeconds) ?? 10
+        guard self.maxRestarts >= 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .maxRestarts, in: container, debugDescription: "a count >= 0")
+        }
+        guard self.withinSeconds > 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .withinSeconds, in: container, debugDescription: "seconds > 0")
+        }
+    }
+}
+
+/// A physical fault the supervisor injects (wall-clock times, counted from when the mesh is ready).
+public struct FaultSpec: Sendable, Equatable, Codable {
+    /// What the fault does.
+    public enum Action: String, Sendable, Equatable, Codable {
+        /// SIGKILL the target process (the supervisor restarts it).
+        case kill
+        /// SIGSTOP the target for `for` seconds, then SIGCONT.
+        case pause
+    }
+
+    /// What the fault does.
+    public var action: Action
+    /// Which process: `any-agent` (chosen with the seeded generator), a role, or an agent id.
+    public var target: String
+    /// Seconds after the mesh is ready.
+    public var start: Double
+    /// Repeat every this many seconds (nil: once).
+    public var every: Double?
+    /// How long a pause lasts, in seconds.
+    public var duration: Double?
+
+    public init(action: Action, target: String, start: Double, every: Double? = nil, duration: Double? = nil) {
+        self.action = action
+        self.target = target
+        self.start = start
+        self.every = every
+        self.duration = duration
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case kill, pause, start, every
+        case duration = "for"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let kill = try container.decodeIfPresent(String.self, forKey: .kill)
+        let pause = try container.decodeIfPresent(String.self, forKey: .pause)
+        switch (kill, pause) {
+        case (let target?, nil):
+            self.action = .kill
+            self.target = target
+        case (nil, let target?):
+            self.action = .pause
+            self.target = target
+        default:
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath, debugDescription: "exactly one of 'kill: TARGET' or 'pause: TARGET'"))
+        }
+        self.start = try container.decodeIfPresent(Double.self, forKey: .start) ?? 0
+        self.every = try container.decodeIfPresent(Double.self, forKey: .every)
+        self.duration = try container.decodeIfPresent(Double.self, forKey: .duration)
+        guard self.start >= 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .start, in: container, debugDescription: "seconds >= 0")
+        }
+        if let every = self.every, every <= 0 {
+            throw DecodingError.dataCorruptedError(forKey: .every, in: container, debugDescription: "seconds > 0")
+        }
+        if self.action == .pause {
+            guard let duration = self.duration, duration > 0 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .duration, in: container, debugDescription: "'for: SECONDS' (> 0) on a pause")
+            }
+        } else if self.duration != nil {
+            throw DecodingError.dataCorruptedError(forKey: .duration, in: container, debugDescription: "no 'for' on a kill")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.target, forKey: self.action == .kill ? .kill : .pause)
+        try container.encode(self.start, forKey: .start)
+        try container.encodeIfPresent(self.every, forKey: .every)
+        try container.encodeIfPresent(self.duration, forKey: .duration)
+    }
+}
+
+/// A coding key for any string, to list the keys a mapping really has.
+struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) {
+        self.stringValue = String(intValue)
+        self.intValue = intValue
+    }
+}
+
+extension Decoder {
+    /// Throws a `DecodingError` at the first key of the mapping that `Keys` does not name, so a
+    /// misspelt field is reported rather than silently ignored.
+    func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
+        let container = try self.container(keyedBy: AnyCodingKey.self)
+        let known = Set(Keys.allCases.map(\.stringValue))
+        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !known.contains(key.stringValue) {
+            let expected = Keys.allCases.map(\.stringValue).joined(separator: ", ")
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: self.codingPath + [key], debugDescription: "unknown field '\(key.stringValue)' (expected one of: \(expected))"))
+        }
+    }
+}
