@@ -27,6 +27,7 @@ let package = Package(
     targets: [
         // System-library shims: nothing but the C module maps (STYLE.md §2).
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas"),
 
         // The pure core: messages, codec, state machines, clock, RNG, digest. No C, no I/O.
         .target(
@@ -44,6 +45,16 @@ let package = Package(
             dependencies: [
                 "MeshCore", "CZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The only importer of OpenBLAS: tensors, training, quantization, evaluation.
+        .target(
+            name: "MeshCompute",
+            dependencies: [
+                "MeshCore", "COpenBLAS",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: swiftSettings
@@ -83,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshCore", "MeshRuntime",
+                "MeshCore", "MeshRuntime", "MeshCompute",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -91,5 +102,14 @@ let package = Package(
         ),
 
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore", "MeshTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshTransportTests", dependencies: ["MeshCore", "MeshZeroMQ", "MeshTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshComputeTests",
+            dependencies: ["MeshCompute", "MeshCore"],
+            resources: [.copy("Resources/mlp-int8-vectors.json")],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -1,0 +1,336 @@
+public import Logging
+public import MeshCore
+import Synchronization
+
+/// The coordinator's XSUB/XPUB proxy: every participant publishes into its XSUB and subscribes at
+/// its XPUB, so a new host needs one address only.
+///
+/// Messages go XSUB → XPUB without a copy; subscription frames go XPUB → XSUB. The XSUB
+/// subscribes to everything (a lone `0x01` frame) so publishers always send to the forwarder and
+/// the filtering happens once, at the XPUB. The XPUB runs in ZMQ_XPUB_MANUAL mode: the forwarder
+/// reads every subscription frame and applies it only when its topic is a valid ``Topic`` (at
+/// most ``Topic/maxLength`` bytes, ending in `/`), so a peer cannot make it hold arbitrary prefixes.
+///
+/// The XPUB is **not** ZMQ_XPUB_NODROP: a subscriber that stops reading (say, SIGSTOPped) must
+/// not stall the whole mesh, so once its pipe holds ``Options/highWaterMark`` messages the
+/// forwarder drops further messages *for that subscriber only*; the reliable layer above
+/// retransmits them. The high-water mark is high so that this happens only to a peer that has
+/// really stopped, not to a merely slow one.
+///
+/// The forwarder runs on a device thread of its own (as `zmq_proxy` does): the one exception to
+/// one I/O thread per process, in the coordinator's process only.
+///
+/// ```swift
+/// let forwarder = try ZeroMQForwarder(binding: MeshEndpoint("tcp://0.0.0.0:0"))
+/// print(forwarder.endpoint)      // the address agents connect to, with the real port
+/// …
+/// await forwarder.stop()
+/// ```
+public final class ZeroMQForwarder: Sendable {
+    /// Socket options and limits of the two sockets.
+    public struct Options: Sendable {
+        /// ZMQ_RCVHWM of the XSUB and ZMQ_SNDHWM of the XPUB (per subscriber), in messages.
+        public var highWaterMark: Int
+        /// ZMQ_MAXMSGSIZE of the XSUB: a larger frame from a publisher closes its connection.
+        public var maximumMessageSize: Int
+        /// How long a stop may spend flushing what was already forwarded.
+        public var linger: Duration
+        /// ZMQ_HEARTBEAT_IVL on every accepted connection.
+        public var heartbeatInterval: Duration
+        /// ZMQ_HEARTBEAT_TIMEOUT and ZMQ_HEARTBEAT_TTL.
+        public var heartbeatTimeout: Duration
+        /// The most messages forwarded before the device thread looks at subscriptions again.
+        public var batchSize: Int
+        /// How many ephemeral port pairs to try when binding `tcp://HOST:0`.
+        public var portAttempts: Int
+
+        /// Makes options; every default is the documented one.
+        public init(
+            highWaterMark: Int = 100_000,
+            maximumMessageSize: Int = Envelope.maxEncodedSize,
+            linger: Duration = .seconds(2),
+            heartbeatInterval: Duration = .milliseconds(500),
+            heartbeatTimeout: Duration = .milliseconds(1500),
+            batchSize: Int = 1024,
+            portAttempts: Int = 32
+        ) {
+            self.highWaterMark = highWaterMark
+            self.maximumMessageSize = maximumMessageSize
+            self.linger = linger
+            self.heartbeatInterval = heartbeatInterval
+            self.heartbeatTimeout = heartbeatTimeout
+            self.batchSize = batchSize
+            self.portAttempts = portAttempts
+        }
+    }
+
+    /// Counters since the forwarder started.
+    public struct Statistics: Hashable, Sendable {
+        /// Messages forwarded from publishers to the XPUB (each delivered to every matching subscriber).
+        public var forwarded: Int
+        /// Subscription and unsubscription frames applied.
+        public var subscriptionChanges: Int
+        /// Subscription frames refused (not a valid topic, or longer than ``Topic/maxLength``).
+        public var refusedSubscriptions: Int
+    }
+
+    /// The address the forwarder really bound (a requested port 0 replaced by the one picked):
+    /// give it to every participant.
+    public let endpoint: MeshEndpoint
+
+    private let core: ForwarderCore
+
+    /// Binds the forwarder at `endpoint` with a context of its own (a coordinator process whose
+    /// agents run in other processes); ``stop()`` terminates it.
+    public convenience init(
+        binding endpoint: MeshEndpoint,
+        options: Options = Options(),
+        logger: Logger = Logger(label: "meshwork.zeromq")
+    ) throws(TransportError) {
+        if endpoint.kind == .inproc {
+            throw TransportError(
+                .endpoint, "cannot bind '\(endpoint)' with a context of its own: inproc:// needs a shared context")
+        }
+        try self.init(endpoint, ZeroMQContext(), ownsContext: true, options, logger)
+    }
+
+    /// Binds the forwarder at `endpoint` in a shared `context` (required for `inproc://`).
+    ///
+    /// Throws `.endpoint` naming the endpoint when it cannot be bound (in use, no such directory,
+    /// a path too long), or after ``Options/portAttempts`` tries to find a free port pair.
+    public convenience init(
+        binding endpoint: MeshEndpoint,
+        context: ZeroMQContext,
+        options: Options = Options(),
+        logger: Logger = Logger(label: "meshwork.zeromq")
+    ) throws(TransportError) {
+        try self.init(endpoint, context, ownsContext: false, options, logger)
+    }
+
+    private init(
+        _ endpoint: MeshEndpoint,
+        _ context: ZeroMQContext,
+        ownsContext: Bool,
+        _ options: Options,
+        _ logger: Logger
+    ) throws(TransportError) {
+        let xsub = try ZeroMQSocket(.xsub, in: context, label: "of the forwarder")
+        let xpub = try ZeroMQSocket(.xpub, in: context, label: "of the forwarder")
+        let core: ForwarderCore
+        do throws(TransportError) {
+            let hwm = Int32(clamping: options.highWaterMark)
+            for socket in [xsub, xpub] {
+                try socket.set(.heartbeatInterval, options.heartbeatInterval)
+                try socket.set(.heartbeatTimeout, options.heartbeatTimeout)
+                try socket.set(.heartbeatTTL, options.heartbeatTimeout)
+                try socket.set(.linger, options.linger)
+                if endpoint.isIPv6 { try socket.set(.ipv6, Int32(1)) }
+            }
+            try xsub.set(.receiveHighWaterMark, hwm)
+            try xsub.setMaximumMessageSize(options.maximumMessageSize)
+            try xpub.set(.sendHighWaterMark, hwm)
+            // Bounds what one subscription frame can make libzmq hold; frames over a topic's length
+            // but under this are dropped one by one below, larger ones close the peer's connection.
+            try xpub.setMaximumMessageSize(ForwarderDevice.maximumSubscriptionFrame)
+            try xpub.set(.xpubManual, Int32(1))
+            self.endpoint = try Self.bind(xsub, xpub, endpoint, attempts: options.portAttempts)
+            // Subscribe to everything upstream: publishers send all to us, the XPUB filters.
+            guard try xsub.send([1], more: false) else {
+                throw TransportError(.system, "the forwarder's XSUB refused its catch-all subscription")
+            }
+            core = try ForwarderCore()
+        } catch {
+            xsub.close()
+            xpub.close()
+            throw error
+        }
+        self.core = core
+        var tagged = logger
+        tagged[metadataKey: "mesh.forwarder"] = "\(self.endpoint)"
+        let logger = tagged
+        let ownedContext = ownsContext ? context : nil
+        do {
+            try IOThread.start(name: "zmq-forwarder") {
+                let device = ForwarderDevice(
+                    core: core, xsub: xsub, xpub: xpub, ownedContext: ownedContext, options: options, logger: logger)
+                device.run()
+            }
+        } catch {
+            xsub.close()
+            xpub.close()
+            throw error
+        }
+    }
+
+    /// Binds both sockets; for `tcp://HOST:0`, an ephemeral port P for the XSUB and P+1 for the
+    /// XPUB, trying another P when P+1 is taken.
+    private static func bind(
+        _ xsub: ZeroMQSocket,
+        _ xpub: ZeroMQSocket,
+        _ endpoint: MeshEndpoint,
+        attempts: Int
+    ) throws(TransportError) -> MeshEndpoint {
+        guard endpoint.isEphemeral else {
+            try xsub.bind(endpoint.xsubEndpoint)
+            try xpub.bind(endpoint.xpubEndpoint)
+            return endpoint
+        }
+        var lastError: TransportError?
+        for _ in 0..<max(1, attempts) {
+            try xsub.bind(endpoint.xsubEndpoint)
+            let bound = try xsub.lastEndpoint()
+            guard let port = EndpointAddress.port(ofBound: bound), let colon = bound.lastIndex(of: ":") else {
+                throw TransportError(.endpoint, "cannot read the port of '\(bound)' bound for '\(endpoint)'")
+            }
+            let hostPart = bound[bound.index(bound.startIndex, offsetBy: "tcp://".count)..<colon]
+            let base = MeshEndpoint(EndpointAddress(kind: .tcp, location: String(hostPart), port: port))
+            if port < 65535 {
+                do {
+                    try xpub.bind(base.xpubEndpoint)
+                    return base
+                } catch {
+                    lastError = error
+                }
+            }
+            xsub.unbind(bound)
+        }
+        throw TransportError(
+            .endpoint, errno: lastError?.errno,
+            "cannot bind a free port pair for '\(endpoint)' in \(attempts) tries: \(lastError?.reason ?? "ports exhausted")")
+    }
+
+    /// Counters since the forwarder started.
+    public var statistics: Statistics {
+        Statistics(
+            forwarded: self.core.forwarded.load(ordering: .relaxed),
+            subscriptionChanges: self.core.subscriptionChanges.load(ordering: .relaxed),
+            refusedSubscriptions: self.core.refusedSubscriptions.load(ordering: .relaxed)
+        )
+    }
+
+    /// Forwards what publishers already sent (what is readable now), stops the device thread,
+    /// closes both sockets (flushing within ``Options/linger``) and terminates the context when the
+    /// forwarder owns it. Idempotent. Stop the forwarder after the transports it serves.
+    public func stop() async {
+        self.core.requestStop()
+        await self.core.finished.wait()
+    }
+
+    deinit { self.core.requestStop() }
+}
+
+/// The state shared between a forwarder's owner and its device thread.
+final class ForwarderCore: Sendable {
+    let stopRequested = Atomic<Bool>(false)
+    let wakeFD: Int32
+    let finished = Completion()
+    let forwarded = Atomic<Int>(0)
+    let subscriptionChanges = Atomic<Int>(0)
+    let refusedSubscriptions = Atomic<Int>(0)
+
+    init() throws(TransportError) { self.wakeFD = try ZeroMQSystem.makeEventFD() }
+
+    func requestStop() {
+        self.stopRequested.store(true, ordering: .releasing)
+        ZeroMQSystem.signal(self.wakeFD)
+    }
+
+    deinit { ZeroMQSystem.closeFD(self.wakeFD) }
+}
+
+/// The body of the forwarder's device thread.
+final class ForwarderDevice {
+    private let core: ForwarderCore
+    private let xsub: ZeroMQSocket
+    private let xpub: ZeroMQSocket
+    private let ownedContext: ZeroMQContext?
+    private let options: ZeroMQForwarder.Options
+    private let logger: Logger
+    private let frame = Frame()
+
+    /// The largest subscription frame libzmq accepts at the XPUB (ZMQ_MAXMSGSIZE).
+    static let maximumSubscriptionFrame = 1024
+
+    init(
+        core: ForwarderCore,
+        xsub: ZeroMQSocket,
+        xpub: ZeroMQSocket,
+        ownedContext: ZeroMQContext?,
+        options: ZeroMQForwarder.Options,
+        logger: Logger
+    ) {
+        self.core = core
+        self.xsub = xsub
+        self.xpub = xpub
+        self.ownedContext = ownedContext
+        self.options = options
+        self.logger = logger
+    }
+
+    func run() {
+        do {
+            var items = [
+                self.xsub.pollItem(ZeroMQSystem.pollIn),
+                self.xpub.pollItem(ZeroMQSystem.pollIn),
+                ZeroMQSystem.pollItem(fd: self.core.wakeFD, events: ZeroMQSystem.pollIn),
+            ]
+            while !self.core.stopRequested.load(ordering: .acquiring) {
+                let moved = try self.forwardMessages()
+                let changed = try self.forwardSubscriptions()
+                if moved || changed { continue }
+                try ZeroMQSystem.poll(&items, count: items.count, timeoutMilliseconds: 100)
+                if ZeroMQSystem.fired(items[2], ZeroMQSystem.pollIn) { ZeroMQSystem.consume(self.core.wakeFD) }
+            }
+            // What publishers handed over before the stop still goes out.
+            while try self.forwardMessages() {}
+        } catch {
+            self.logger.error("forwarder device thread stops: \(error)")
+        }
+        self.xsub.close()
+        self.xpub.close()
+        self.ownedContext?.terminateBlocking()
+        self.core.finished.signal()
+    }
+
+    /// Moves up to a batch of whole messages XSUB → XPUB; `true` when it moved any.
+    private func forwardMessages() throws(TransportError) -> Bool {
+        var count = 0
+        while count < self.options.batchSize {
+            guard try self.xsub.receive(into: self.frame) else { break }
+            var more = self.frame.hasMore
+            // A lossy XPUB never blocks: at a full pipe it drops for that subscriber only.
+            _ = try self.xpub.send(self.frame, more: more)
+            while more {
+                guard try self.xsub.receive(into: self.frame) else { break }
+                more = self.frame.hasMore
+                _ = try self.xpub.send(self.frame, more: more)
+            }
+            count += 1
+        }
+        if count > 0 { self.core.forwarded.add(count, ordering: .relaxed) }
+        return count > 0
+    }
+
+    /// Applies valid subscription frames from subscribers and passes them upstream.
+    private func forwardSubscriptions() throws(TransportError) -> Bool {
+        var any = false
+        while true {
+            guard try self.xpub.receive(into: self.frame) else { return any }
+            any = true
+            let bytes = self.frame.bytes
+            guard bytes.count >= 1, bytes[0] <= 1, let topic = Topic(bytes: Array(bytes[1...])) else {
+                self.core.refusedSubscriptions.add(1, ordering: .relaxed)
+                self.logger.debug("refused a subscription frame of \(bytes.count) bytes")
+                continue
+            }
+            // Manual mode: this applies to the pipe the frame came from (the last one read).
+            if bytes[0] == 1 {
+                try self.xpub.subscribe(topic.bytes)
+            } else {
+                try self.xpub.unsubscribe(topic.bytes)
+            }
+            self.core.subscriptionChanges.add(1, ordering: .relaxed)
+            _ = try self.xsub.send(self.frame, more: false)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// MeshZeroMQ: the only importer of libzmq.

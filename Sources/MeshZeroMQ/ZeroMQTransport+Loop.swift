@@ -1,0 +1,205 @@
+internal import DequeModule
+import Logging
+import MeshCore
+import Synchronization
+
+/// The body of a transport's I/O thread: the only code that touches its sockets.
+final class TransportLoop {
+    private let core: TransportCore
+    private let publisher: ZeroMQSocket
+    private let subscriber: ZeroMQSocket
+    private let ownedContext: ZeroMQContext?
+    private let options: ZeroMQTransport.Options
+    private let logger: Logger
+
+    /// Messages taken from callers, not yet accepted by the PUB.
+    private var outbox = Deque<WireMessage>()
+    /// The head of ``outbox`` had its topic frame accepted; its payload frame is next.
+    private var headTopicSent = false
+    private var commands: [TransportCommand] = []
+    private let frame = Frame()
+    private var pollItems: [ZeroMQSystem.PollItem]
+
+    /// How long to sleep while the consumer is behind before looking at its depth again.
+    private static let backPressureRecheckMilliseconds = 5
+    private static let idlePollMilliseconds = 100
+
+    init(
+        core: TransportCore,
+        publisher: ZeroMQSocket,
+        subscriber: ZeroMQSocket,
+        ownedContext: ZeroMQContext?,
+        options: ZeroMQTransport.Options,
+        logger: Logger
+    ) {
+        self.core = core
+        self.publisher = publisher
+        self.subscriber = subscriber
+        self.ownedContext = ownedContext
+        self.options = options
+        self.logger = logger
+        self.pollItems = [
+            ZeroMQSystem.pollItem(fd: core.wakeFD, events: ZeroMQSystem.pollIn),
+            subscriber.pollItem(ZeroMQSystem.pollIn),
+            publisher.pollItem(ZeroMQSystem.pollOut),
+        ]
+    }
+
+    /// Runs until a stop is requested (or the context is terminated under it), then drains,
+    /// closes, and finishes the inbound queue.
+    func run() {
+        var deadline = ContinuousClock.now + self.options.linger
+        do {
+            try self.loop()
+            deadline = ContinuousClock.now + self.options.linger
+            try self.drain(until: deadline)
+        } catch {
+            self.logger.error("transport I/O thread stops: \(error)")
+        }
+        let unsent = self.outbox.count
+        if unsent > 0 {
+            self.core.unsent.add(unsent, ordering: .relaxed)
+            self.logger.warning("shutdown: \(unsent) messages were not handed to libzmq within the linger time")
+        }
+        // What libzmq holds gets the rest of the linger time to reach the forwarder.
+        let remaining = max(.zero, deadline - ContinuousClock.now)
+        try? self.publisher.set(.linger, remaining)
+        self.subscriber.close()
+        self.publisher.close()
+        self.ownedContext?.terminateBlocking()
+        self.core.inbound.finish()
+        self.core.finished.signal()
+    }
+
+    private func loop() throws(TransportError) {
+        while true {
+            let stopping = self.core.stopRequested.load(ordering: .acquiring)
+            // Taken after reading the flag: everything queued before `shutdown` is seen.
+            var progressed = try self.takeCommands(applySubscriptions: !stopping)
+            if stopping { return }
+            progressed = try self.flush() || progressed
+            let readable = self.core.inbound.depth < self.options.inboundLimit
+            if readable { progressed = try self.receiveBatch() || progressed }
+            if progressed { continue }
+
+            var count = 1
+            if readable {
+                self.pollItems[count] = self.subscriber.pollItem(ZeroMQSystem.pollIn)
+                count += 1
+            }
+            if !self.outbox.isEmpty {
+                self.pollItems[count] = self.publisher.pollItem(ZeroMQSystem.pollOut)
+                count += 1
+            }
+            let timeout = readable ? Self.idlePollMilliseconds : Self.backPressureRecheckMilliseconds
+            try ZeroMQSystem.poll(&self.pollItems, count: count, timeoutMilliseconds: timeout)
+            if ZeroMQSystem.fired(self.pollItems[0], ZeroMQSystem.pollIn) { ZeroMQSystem.consume(self.core.wakeFD) }
+        }
+    }
+
+    /// Hands the outbox to libzmq until it is empty or the deadline passes.
+    private func drain(until deadline: ContinuousClock.Instant) throws(TransportError) {
+        while true {
+            _ = try self.flush()
+            if self.outbox.isEmpty { return }
+            let remaining = (deadline - ContinuousClock.now).milliseconds
+            if remaining <= 0 { return }
+            self.pollItems[0] = self.publisher.pollItem(ZeroMQSystem.pollOut)
+            try ZeroMQSystem.poll(&self.pollItems, count: 1, timeoutMilliseconds: Int(min(remaining, 100)))
+        }
+    }
+
+    /// Moves the callers' commands in; `true` when there were any.
+    private func takeCommands(applySubscriptions: Bool) throws(TransportError) -> Bool {
+        self.core.shared.withLock { state in
+            state.wakePending = false
+            swap(&state.commands, &self.commands)
+        }
+        guard !self.commands.isEmpty else { return false }
+        defer { self.commands.removeAll(keepingCapacity: true) }
+        for command in self.commands {
+            switch command {
+            case .send(let messages):
+                self.outbox.append(contentsOf: messages)
+            case .subscribe(let topic) where applySubscriptions:
+                try self.apply { () throws(TransportError) in try self.subscriber.subscribe(topic.bytes) }
+            case .unsubscribe(let topic) where applySubscriptions:
+                try self.apply { () throws(TransportError) in try self.subscriber.unsubscribe(topic.bytes) }
+            case .subscribe, .unsubscribe:
+                break
+            }
+        }
+        return true
+    }
+
+    /// A failed subscription change is logged, not fatal, unless the context is gone.
+    private func apply(_ change: () throws(TransportError) -> Void) throws(TransportError) {
+        do {
+            try change()
+        } catch where error.code == .closed {
+            throw error
+        } catch {
+            self.logger.error("subscription change failed: \(error)")
+        }
+    }
+
+    /// Hands messages to the PUB until it would block; `true` when it took any.
+    private func flush() throws(TransportError) -> Bool {
+        var sent = 0
+        while let message = self.outbox.first {
+            if !self.headTopicSent {
+                guard try self.publisher.send(message.topic.bytes, more: true) else { break }
+                self.headTopicSent = true
+            }
+            guard try self.publisher.send(message.payload, more: false) else { break }
+            self.headTopicSent = false
+            self.outbox.removeFirst()
+            sent += 1
+        }
+        if sent > 0 { self.core.sent.add(sent, ordering: .relaxed) }
+        return sent > 0
+    }
+
+    /// Reads up to one batch from the SUB and pushes it; `true` when anything was read.
+    private func receiveBatch() throws(TransportError) -> Bool {
+        var batch: [WireMessage] = []
+        var refused = 0
+        var read = false
+        while batch.count < self.options.batchSize {
+            guard try self.subscriber.receive(into: self.frame) else { break }
+            read = true
+            guard self.frame.hasMore else {
+                refused += 1  // a lone frame: not a Meshwork message
+                continue
+            }
+            let topic = Topic(bytes: self.frame.array)
+            // The frames of one message arrive together: the payload is there.
+            guard try self.subscriber.receive(into: self.frame) else { break }
+            guard !self.frame.hasMore else {
+                try self.skipRestOfMessage()
+                refused += 1
+                continue
+            }
+            guard let topic, self.frame.count <= self.options.maximumMessageSize else {
+                refused += 1
+                continue
+            }
+            batch.append(WireMessage(topic: topic, payload: self.frame.array))
+        }
+        if refused > 0 {
+            self.core.refused.add(refused, ordering: .relaxed)
+            self.logger.debug("refused \(refused) malformed or oversized inbound messages")
+        }
+        if !batch.isEmpty {
+            self.core.received.add(batch.count, ordering: .relaxed)
+            self.core.inbound.push(batch)
+        }
+        return read
+    }
+
+    private func skipRestOfMessage() throws(TransportError) {
+        while self.frame.hasMore {
+            guard try self.subscriber.receive(into: self.frame) else { return }
+        }
+    }
+}
