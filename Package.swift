@@ -101,6 +101,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .testTarget(
+            name: "MeshAgentsTests",
+            dependencies: ["MeshCore", "MeshAgents", "MeshTesting"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshTransportTests", dependencies: ["MeshCore", "MeshZeroMQ", "MeshTesting"],
