@@ -96,6 +96,7 @@ extension Coordinator {
                 if record.kind == "task.done" || record.kind == "task.failed" {
                     let id = TaskID(unchecked: record.subject)
                     if !self.committed.insert(id).inserted { self.counters.duplicateCommits += 1 }
+                    if record.kind == "task.failed" { self.counters.failedTasks += 1 }
                 }
             case .dispatch(let spec, let at):
                 if self.negotiations.count < self.configuration.maxInFlight {

@@ -124,6 +124,7 @@ extension Coordinator {
         guard self.configuration.expectedAgents.allSatisfy(present.contains) else { return }
         self.started = true
         self.logger.info("every expected agent joined; starting the workflow")
+        self.onProgress(self.progress)
         self.perform(self.orchestrator.start(), at: self.clock.now())
     }
 

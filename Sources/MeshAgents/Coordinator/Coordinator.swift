@@ -55,6 +55,7 @@ public actor Coordinator<W: Workflow>: Service {
         var rejected = 0
         var departures = 0
         var duplicateCommits = 0
+        var failedTasks = 0
     }
 
     struct TimerEntry: Comparable {
@@ -99,13 +100,14 @@ public actor Coordinator<W: Workflow>: Service {
             records: self.digest.count,
             handoffs: self.orchestrator.committedTasks,
             distinctTasks: self.committed.count,
-            failedTasks: 0,
+            failedTasks: self.counters.failedTasks,
             reawards: self.counters.reawards,
             staleResults: self.counters.staleResults,
             rejectedMessages: self.counters.rejected,
             processes: self.processes.sorted(),
             departures: self.counters.departures,
-            simTime: self.orchestrator.now
+            simMicroseconds: self.orchestrator.now.microseconds,
+            audit: self.orchestrator.currentWorkflow.audit()
         )
     }
 

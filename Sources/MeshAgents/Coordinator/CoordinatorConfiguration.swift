@@ -53,7 +53,7 @@ public struct CoordinatorConfiguration: Sendable {
 }
 
 /// How far a run has come, reported periodically and at the end.
-public struct RunProgress: Sendable, Equatable {
+public struct RunProgress: Sendable, Equatable, Codable {
     /// Hand-offs committed to the logical journal.
     public var committedTasks: Int
     /// Tasks scheduled and not yet committed.
@@ -67,7 +67,7 @@ public struct RunProgress: Sendable, Equatable {
 }
 
 /// What a finished run reports; the CLI adds wall time, restarts and the run directory.
-public struct RunReport: Sendable, Equatable {
+public struct RunReport: Sendable, Equatable, Codable {
     /// The logical digest, `sha256:` + hex.
     public var digest: String
     /// Logical records journaled.
@@ -88,6 +88,8 @@ public struct RunReport: Sendable, Equatable {
     public var processes: [String]
     /// Agents declared dead or replaced during the run.
     public var departures: Int
-    /// The simulated time the run ended.
-    public var simTime: SimTime
+    /// The simulated time the run ended, in microseconds.
+    public var simMicroseconds: UInt64
+    /// The workflow's own audit of the outcome.
+    public var audit: WorkflowAudit
 }

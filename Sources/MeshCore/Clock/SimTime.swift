@@ -33,3 +33,16 @@ public struct SimTime: Hashable, Comparable, Sendable, CustomStringConvertible {
         return "t=\(seconds).\(fraction)s"
     }
 }
+
+extension SimTime: Codable {
+    /// Decodes microseconds since the start.
+    public init(from decoder: any Decoder) throws {
+        self.init(microseconds: try decoder.singleValueContainer().decode(UInt64.self))
+    }
+
+    /// Encodes as microseconds since the start.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(self.microseconds)
+    }
+}

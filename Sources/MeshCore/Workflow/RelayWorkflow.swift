@@ -87,6 +87,15 @@ public struct RelayWorkflow: Workflow {
 
     public mutating func wake(_ tag: String, at: SimTime) -> [WorkflowStep] { [] }
 
+    /// Recomputes every token's chain without the mesh and compares it with the value the mesh produced.
+    public func audit() -> WorkflowAudit {
+        var verified = 0
+        for token in 0..<self.tokens where self.finalValues[token] == Self.expectedFinalValue(token: token) {
+            verified += 1
+        }
+        return WorkflowAudit(expectedTasks: self.expectedHandoffs, verified: verified, mismatched: self.tokens - verified)
+    }
+
     private mutating func tokenEnded(token: Int, fields: [LogicalRecord.Field]) -> [WorkflowStep] {
         self.finishedTokens += 1
         var steps: [WorkflowStep] = [.record(kind: "relay.token", subject: Self.taskID(token: token, stage: 0).rawValue, fields: fields)]

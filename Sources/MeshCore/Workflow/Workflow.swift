@@ -46,4 +46,22 @@ public protocol Workflow: Sendable {
     mutating func taskFailed(_ task: TaskSpec, reason: String, at: SimTime) -> [WorkflowStep]
     /// A wake-up the workflow asked for.
     mutating func wake(_ tag: String, at: SimTime) -> [WorkflowStep]
+    /// Checks the outcome independently of the mesh (recomputing what it can), for the summary.
+    func audit() -> WorkflowAudit
+}
+
+/// A workflow's own check of a finished run.
+public struct WorkflowAudit: Sendable, Equatable, Codable {
+    /// How many tasks a complete run commits.
+    public var expectedTasks: Int
+    /// Units of work (tokens, use cases) whose result was recomputed and matched.
+    public var verified: Int
+    /// Units whose result did not match, or that never finished.
+    public var mismatched: Int
+
+    public init(expectedTasks: Int, verified: Int, mismatched: Int) {
+        self.expectedTasks = expectedTasks
+        self.verified = verified
+        self.mismatched = mismatched
+    }
 }

@@ -1,0 +1,39 @@
+public import Logging
+public import MeshAgents
+public import MeshCore
+import MeshZeroMQ
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs one agent as this process: `meshwork agent --role ROLE --connect ENDPOINT`.
+public enum AgentProcess {
+    /// The worker an agent of `role` runs. Every role does the relay's work; domain work is added per role.
+    public static func worker(for role: Role) -> any Worker {
+        RelayWorker()
+    }
+
+    /// Joins the mesh at `endpoint` as `id` and serves until SIGTERM/SIGINT or the coordinator's shutdown.
+    public static func run(id: AgentID, role: Role, endpoint: String, capacity: Int, logger: Logger) async throws {
+        ProcessEnvironment.prepareChildProcess()
+        let address: MeshEndpoint
+        let transport: ZeroMQTransport
+        do {
+            address = try MeshEndpoint(endpoint)
+            transport = try ZeroMQTransport(
+                connectingTo: address, options: ZeroMQTransport.Options(name: id.rawValue), logger: logger)
+        } catch {
+            throw RuntimeError(.transport, "cannot connect to \(endpoint): \(error)")
+        }
+        let configuration = AgentConfiguration(
+            id: id, role: role, capacity: capacity, incarnation: ProcessEnvironment.newIncarnation(),
+            pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName)
+        let agent = Agent(
+            configuration: configuration, transport: transport, worker: self.worker(for: role), clock: SystemClock(),
+            logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: id.rawValue)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}

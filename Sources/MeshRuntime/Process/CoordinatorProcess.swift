@@ -1,0 +1,76 @@
+import Foundation
+public import Logging
+public import MeshAgents
+public import MeshCore
+import MeshZeroMQ
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs the coordinator and the mesh's forwarder as this process: `meshwork coordinator`.
+///
+/// It speaks to a supervisor through stdout lines (docs/ARCHITECTURE.md, "Processes"):
+/// `READY <endpoint>` once the forwarder is bound, `PROGRESS <json>` periodically, and
+/// `REPORT <json>` when the workflow has finished.
+public enum CoordinatorProcess {
+    /// Binds `bind`, coordinates `scenario` into `run`, and returns the report once the workflow finished.
+    public static func run(scenario: Scenario, bind: String, run: RunDirectory, logger: Logger) async throws -> RunReport {
+        ProcessEnvironment.prepareChildProcess()
+        let forwarder: ZeroMQForwarder
+        let transport: ZeroMQTransport
+        do {
+            forwarder = try ZeroMQForwarder(binding: try MeshEndpoint(bind), logger: logger)
+            transport = try ZeroMQTransport(
+                connectingTo: forwarder.endpoint, options: ZeroMQTransport.Options(name: "coordinator"), logger: logger)
+        } catch {
+            throw RuntimeError(.transport, "cannot bind the mesh at \(bind): \(error)")
+        }
+        let journal = try FileJournal(run: run)
+        defer { journal.close() }
+        ProcessEnvironment.emitLine("READY \(forwarder.endpoint)")
+        let consumer = Consumer(
+            scenario: scenario, transport: transport, journal: journal, runID: run.id, logger: logger)
+        let report = try await scenario.withWorkflow(consumer)
+        await forwarder.stop()
+        ProcessEnvironment.emitLine("REPORT " + (try ReportCodec.encode(report)))
+        return report
+    }
+
+    private struct Consumer: WorkflowConsumer {
+        let scenario: Scenario
+        let transport: ZeroMQTransport
+        let journal: FileJournal
+        let runID: String
+        let logger: Logger
+
+        func consume<W: Workflow>(_ workflow: W) async throws -> RunReport {
+            let configuration = CoordinatorConfiguration(
+                runID: self.runID, incarnation: ProcessEnvironment.newIncarnation(), pid: ProcessEnvironment.pid,
+                host: ProcessEnvironment.hostName, expectedAgents: self.scenario.agentIDs.map(\.id))
+            let coordinator = Coordinator(
+                configuration: configuration, workflow: workflow, transport: self.transport, journal: self.journal,
+                clock: SystemClock(), logger: self.logger,
+                onProgress: { progress in
+                    if let line = try? ReportCodec.encode(progress) { ProcessEnvironment.emitLine("PROGRESS " + line) }
+                })
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                services: [.init(service: coordinator, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "coordinator")],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: self.logger))
+            try await group.run()
+            return await coordinator.report
+        }
+    }
+}
+
+/// JSON for the lines between coordinator and supervisor.
+enum ReportCodec {
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: some StringProtocol) throws -> T {
+        try JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}

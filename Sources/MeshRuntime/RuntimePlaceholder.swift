@@ -1,1 +1,0 @@
-// MeshRuntime: the composition root (process host, supervisor, launcher, scenario loading).

@@ -1,0 +1,118 @@
+import Foundation
+public import MeshCore
+import Yams
+
+/// Reads scenario files (YAML) into ``Scenario`` values, turning every problem into a one-line
+/// ``ScenarioError`` that names the file, the line, the field and what was expected.
+public enum ScenarioLoader {
+    /// Loads and validates the scenario at `path`.
+    public static func load(path: String) throws(ScenarioError) -> Scenario {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file"
+            throw ScenarioError(.unreadable, file: path, expected: reason)
+        }
+        return try self.parse(text, file: path)
+    }
+
+    /// Parses scenario text; `file` is only used in errors.
+    public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw ScenarioError(.invalid, file: file, line: 1, expected: "a scenario mapping, but the file is empty")
+            }
+            root = node
+        } catch let error as ScenarioError {
+            throw error
+        } catch let error as YamlError {
+            throw self.syntaxError(error, file: file)
+        } catch {
+            throw ScenarioError(.syntax, file: file, expected: "\(error)")
+        }
+        guard root.mapping != nil else {
+            throw ScenarioError(.invalid, file: file, line: root.mark?.line, column: root.mark?.column,
+                                expected: "a mapping of scenario fields at the top level")
+        }
+        do {
+            return try YAMLDecoder().decode(Scenario.self, from: root)
+        } catch let error as DecodingError {
+            throw self.invalid(error, root: root, file: file)
+        } catch {
+            throw ScenarioError(.invalid, file: file, expected: "\(error)")
+        }
+    }
+
+    private static func syntaxError(_ error: YamlError, file: String) -> ScenarioError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return ScenarioError(.syntax, file: file, line: mark.line, column: mark.column, expected: "invalid YAML: \(problem)")
+        default:
+            return ScenarioError(.syntax, file: file, expected: "invalid YAML: \(error)")
+        }
+    }
+
+    private static func invalid(_ error: DecodingError, root: Node, file: String) -> ScenarioError {
+        let path: [any CodingKey]
+        let expected: String
+        switch error {
+        case .typeMismatch(let type, let context):
+            path = context.codingPath
+            expected = "expected \(self.describe(type))"
+        case .valueNotFound(let type, let context):
+            path = context.codingPath
+            expected = "expected \(self.describe(type)), found nothing"
+        case .keyNotFound(let key, let context):
+            path = context.codingPath + [key]
+            expected = "missing required field"
+        case .dataCorrupted(let context):
+            path = context.codingPath
+            let text = context.debugDescription
+            expected = text.hasPrefix("unknown field") || text.hasPrefix("missing") ? text : "expected \(text)"
+        @unknown default:
+            path = []
+            expected = "\(error)"
+        }
+        let keys = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+        let field = keys.reduce("") { partial, key in
+            key.hasPrefix("[") || partial.isEmpty ? partial + key : partial + "." + key
+        }
+        let mark = self.mark(of: path, in: root)
+        return ScenarioError(.invalid, file: file, line: mark?.line, column: mark?.column, field: field, expected: expected)
+    }
+
+    /// The position of the deepest node along `path` (the key's own node for a mapping entry).
+    private static func mark(of path: [any CodingKey], in root: Node) -> Mark? {
+        var node = root
+        var best = root.mark
+        for key in path {
+            if let mapping = node.mapping {
+                guard let entry = mapping.first(where: { $0.key.string == key.stringValue }) else { break }
+                best = entry.key.mark ?? best
+                node = entry.value
+            } else if let sequence = node.sequence, let index = key.intValue, index < sequence.count {
+                node = sequence[index]
+                best = node.mark ?? best
+            } else {
+                break
+            }
+        }
+        return best
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is UInt64.Type, is Int64.Type, is UInt32.Type, is UInt.Type: return "an integer"
+        case is Double.Type, is Float.Type: return "a number"
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        default:
+            let name = String(describing: type)
+            if name.hasPrefix("Array") { return "a list" }
+            if name.hasPrefix("Dictionary") { return "a mapping" }
+            return "a \(name)"
+        }
+    }
+}

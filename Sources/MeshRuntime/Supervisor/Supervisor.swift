@@ -1,0 +1,399 @@
+import Foundation
+@preconcurrency import Glibc
+public import Logging
+public import MeshAgents
+public import MeshCore
+import Subprocess
+import SystemPackage
+import UnixSignals
+
+/// `meshwork up`: starts the coordinator and one process per agent, supervises them (restarting a
+/// crashed agent within the restart intensity), injects the scenario's faults, prints progress,
+/// and shuts everything down cleanly at the end or on Ctrl-C/SIGTERM.
+///
+/// ```swift
+/// let supervisor = Supervisor(scenario: scenario, scenarioPath: path, run: run, endpoint: endpoint, logger: logger)
+/// let summary = try await supervisor.run()
+/// ```
+public actor Supervisor {
+    /// How the supervisor reports while it works.
+    public struct Options: Sendable {
+        /// Print progress lines on stderr.
+        public var showProgress = true
+        /// How long the coordinator has to bind the mesh.
+        public var readyTimeout: Duration = .seconds(20)
+        /// How long agents have to exit after SIGTERM before SIGKILL.
+        public var stopTimeout: Duration = .seconds(5)
+
+        public init() {}
+    }
+
+    let scenario: Scenario
+    let scenarioPath: String
+    let run: RunDirectory
+    let endpoint: String
+    let executable: String
+    let options: Options
+    let logger: Logger
+
+    var budget: RestartBudget
+    var restarts = 0
+    var coordinatorPID: Int32?
+    var agentPIDs: [AgentID: Int32] = [:]
+    var paused: Set<Int32> = []
+    var shuttingDown = false
+    var failure: RuntimeError?
+    var report: RunReport?
+    var progress: RunProgress?
+    var boundEndpoint: String?
+    var workflowStarted: ContinuousClock.Instant?
+    var workflowEnded: ContinuousClock.Instant?
+    var readyWaiters: [CheckedContinuation<Void, Never>] = []
+    var startWaiters: [CheckedContinuation<Void, Never>] = []
+    var endWaiters: [CheckedContinuation<Void, Never>] = []
+    let physicalClock = SystemClock()
+
+    /// Makes a supervisor for `scenario` (read from `scenarioPath`), writing into `run`.
+    public init(
+        scenario: Scenario,
+        scenarioPath: String,
+        run: RunDirectory,
+        endpoint: String,
+        options: Options = Options(),
+        logger: Logger
+    ) {
+        self.scenario = scenario
+        self.scenarioPath = scenarioPath
+        self.run = run
+        self.endpoint = endpoint
+        self.executable = ProcessEnvironment.executablePath
+        self.options = options
+        self.logger = logger
+        self.budget = RestartBudget(
+            maxRestarts: scenario.supervisor.maxRestarts,
+            window: .milliseconds(Int64(scenario.supervisor.withinSeconds * 1000)))
+    }
+
+    /// Runs the mesh to the end of the workflow and returns its summary.
+    ///
+    /// Throws ``RuntimeError`` when the coordinator does not come up, crashes, a process exceeds
+    /// the restart intensity, or the user interrupts; every child is stopped before it returns.
+    public func run() async throws -> RunSummary {
+        let start = ContinuousClock.now
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.superviseCoordinator() }
+            group.addTask { await self.watchSignals() }
+            if self.options.showProgress { group.addTask { await self.showProgress() } }
+            await self.waitForReady()
+            if self.failure == nil, !self.shuttingDown {
+                for (id, role) in self.scenario.agentIDs {
+                    group.addTask { await self.superviseAgent(id, role: role) }
+                }
+                for (index, fault) in self.scenario.faults.enumerated() {
+                    group.addTask { await self.inject(fault, index: index) }
+                }
+            }
+            await self.waitForEnd()
+            await self.stopEverything()
+            group.cancelAll()
+        }
+        if let failure = self.failure { throw failure }
+        guard let report = self.report else { throw RuntimeError(.process, "the coordinator ended without a report") }
+        let journal = try JournalFile.read(path: self.run.journalPath)
+        let workflowSeconds = self.seconds(from: self.workflowStarted, to: self.workflowEnded)
+        return try RunSummary.make(
+            scenario: self.scenario, report: report, journal: journal, restarts: self.restarts,
+            wallSeconds: self.seconds(from: start, to: ContinuousClock.now), workflowSeconds: workflowSeconds,
+            run: self.run, mode: "processes")
+    }
+
+    private func seconds(from start: ContinuousClock.Instant?, to end: ContinuousClock.Instant?) -> Double {
+        guard let start, let end else { return 0 }
+        let elapsed = end - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    // MARK: - The coordinator
+
+    private func superviseCoordinator() async {
+        let arguments = [
+            "coordinator", "--bind", self.endpoint, "--scenario", self.scenarioPath, "--run-dir", self.run.path,
+        ]
+        do {
+            let log = try self.openLog("coordinator")
+            let result = try await Subprocess.run(
+                .path(FilePath(self.executable)), arguments: Arguments(arguments), environment: .inherit,
+                input: .none, output: .sequence, error: .fileDescriptor(log, closeAfterSpawningProcess: true)
+            ) { execution in
+                self.coordinatorStarted(pid: execution.processIdentifier.value)
+                for try await line in execution.standardOutput.strings() {
+                    self.coordinatorSaid(line)
+                }
+            }
+            self.coordinatorExited(result.terminationStatus)
+        } catch {
+            self.fail(RuntimeError(.process, "cannot run the coordinator: \(error)"))
+        }
+    }
+
+    private func coordinatorStarted(pid: Int32) {
+        self.coordinatorPID = pid
+    }
+
+    private func coordinatorSaid(_ line: String) {
+        if line.hasPrefix("READY ") {
+            self.boundEndpoint = String(line.dropFirst(6))
+            self.resumeAll(&self.readyWaiters)
+        } else if line.hasPrefix("PROGRESS ") {
+            guard let progress = try? ReportCodec.decode(RunProgress.self, line.dropFirst(9)) else { return }
+            self.progress = progress
+            if progress.started, self.workflowStarted == nil {
+                self.workflowStarted = ContinuousClock.now
+                self.resumeAll(&self.startWaiters)
+            }
+        } else if line.hasPrefix("REPORT ") {
+            self.workflowEnded = ContinuousClock.now
+            do {
+                self.report = try ReportCodec.decode(RunReport.self, line.dropFirst(7))
+            } catch {
+                self.fail(RuntimeError(.process, "the coordinator's report is unreadable: \(error)"))
+            }
+            self.resumeAll(&self.endWaiters)
+        }
+    }
+
+    private func coordinatorExited(_ status: TerminationStatus) {
+        self.coordinatorPID = nil
+        if self.report == nil, !self.shuttingDown {
+            self.fail(RuntimeError(
+                .process, "the coordinator exited before the run finished (\(status)); see \(self.run.logsPath)/coordinator.log"))
+        }
+        self.resumeAll(&self.readyWaiters)
+        self.resumeAll(&self.endWaiters)
+    }
+
+    // MARK: - Agents
+
+    private func superviseAgent(_ id: AgentID, role: Role) async {
+        while true {
+            let status: TerminationStatus
+            do {
+                let log = try self.openLog(id.rawValue)
+                let arguments = ["agent", "--role", role.rawValue, "--id", id.rawValue, "--connect", self.boundEndpoint ?? self.endpoint]
+                let result = try await Subprocess.run(
+                    .path(FilePath(self.executable)), arguments: Arguments(arguments), environment: .inherit,
+                    input: .none, output: .discarded, error: .fileDescriptor(log, closeAfterSpawningProcess: true)
+                ) { execution in
+                    self.agentStarted(id, pid: execution.processIdentifier.value)
+                }
+                status = result.terminationStatus
+            } catch {
+                self.fail(RuntimeError(.process, "cannot start agent \(id): \(error)"))
+                return
+            }
+            guard self.agentExited(id, status: status) else { return }
+        }
+    }
+
+    private func agentStarted(_ id: AgentID, pid: Int32) {
+        self.agentPIDs[id] = pid
+        if self.shuttingDown { ProcessEnvironment.send(SIGTERM, to: pid) }
+    }
+
+    /// Records an agent's exit; returns whether to start it again.
+    private func agentExited(_ id: AgentID, status: TerminationStatus) -> Bool {
+        if let pid = self.agentPIDs.removeValue(forKey: id) { self.paused.remove(pid) }
+        guard !self.shuttingDown else { return false }
+        guard self.budget.requestRestart(at: self.physicalClock.now()) else {
+            self.fail(RuntimeError(
+                .restartIntensity,
+                "agent \(id) exited (\(status)) and the restart intensity (\(self.scenario.supervisor.maxRestarts) in "
+                    + "\(self.scenario.supervisor.withinSeconds) s) is used up; stopping the mesh (logs: \(self.run.logsPath))"))
+            return false
+        }
+        self.restarts += 1
+        self.note("\(id) exited (\(status)); restarting (\(self.budget.recentRestarts) in the last \(self.scenario.supervisor.withinSeconds) s)")
+        return true
+    }
+
+    // MARK: - Faults
+
+    private func inject(_ fault: FaultSpec, index: Int) async {
+        await self.waitForWorkflowStart()
+        var rng = SeededRandom(seed: self.scenario.seed, key: "fault/\(index)")
+        var due = ContinuousClock.now + .milliseconds(Int64(fault.start * 1000))
+        while !self.shuttingDown {
+            do {
+                try await Task.sleep(until: due, clock: .continuous)
+            } catch {
+                return
+            }
+            guard !self.shuttingDown, self.report == nil else { return }
+            let targets = self.agentPIDs.filter { self.matches(fault.target, $0.key) }.sorted { $0.key < $1.key }
+            if !targets.isEmpty {
+                let (id, pid) = targets[Int(rng.next(below: UInt64(targets.count)))]
+                switch fault.action {
+                case .kill:
+                    self.note("fault: SIGKILL \(id) (pid \(pid))")
+                    ProcessEnvironment.send(SIGKILL, to: pid)
+                case .pause:
+                    let duration = fault.duration ?? 1
+                    self.note("fault: SIGSTOP \(id) (pid \(pid)) for \(duration) s")
+                    self.paused.insert(pid)
+                    ProcessEnvironment.send(SIGSTOP, to: pid)
+                    Task {
+                        try? await Task.sleep(for: .milliseconds(Int64(duration * 1000)))
+                        self.resume(pid)
+                    }
+                }
+            }
+            guard let every = fault.every else { return }
+            due = due + .milliseconds(Int64(every * 1000))
+        }
+    }
+
+    private func resume(_ pid: Int32) {
+        guard self.paused.remove(pid) != nil else { return }
+        ProcessEnvironment.send(SIGCONT, to: pid)
+    }
+
+    private func matches(_ target: String, _ id: AgentID) -> Bool {
+        switch target {
+        case "any-agent", "any": return true
+        case id.rawValue: return true
+        default: return Role(rawValue: target).map { id.rawValue.hasPrefix($0.rawValue + "-") } ?? false
+        }
+    }
+
+    // MARK: - Stopping
+
+    private func watchSignals() async {
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        for await signal in signals {
+            guard !self.shuttingDown else { continue }
+            self.fail(RuntimeError(.process, "interrupted by \(signal); the mesh was stopped"))
+            self.resumeAll(&self.readyWaiters)
+            self.resumeAll(&self.endWaiters)
+        }
+    }
+
+    private func stopEverything() async {
+        self.shuttingDown = true
+        for pid in self.paused { ProcessEnvironment.send(SIGCONT, to: pid) }
+        self.paused.removeAll()
+        for pid in self.agentPIDs.values { ProcessEnvironment.send(SIGTERM, to: pid) }
+        await self.waitUntil(timeout: self.options.stopTimeout, agents: true, coordinator: false)
+        for pid in self.agentPIDs.values { ProcessEnvironment.send(SIGKILL, to: pid) }
+        if let pid = self.coordinatorPID { ProcessEnvironment.send(SIGTERM, to: pid) }
+        await self.waitUntil(timeout: self.options.stopTimeout, agents: false, coordinator: true)
+        if let pid = self.coordinatorPID { ProcessEnvironment.send(SIGKILL, to: pid) }
+        await self.waitUntil(timeout: .seconds(2), agents: true, coordinator: true)
+    }
+
+    /// Waits, bounded, until the agents and/or the coordinator have exited.
+    private func waitUntil(timeout: Duration, agents: Bool, coordinator: Bool) async {
+        let deadline = ContinuousClock.now + timeout
+        while (agents && !self.agentPIDs.isEmpty) || (coordinator && self.coordinatorPID != nil), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func fail(_ error: RuntimeError) {
+        if self.failure == nil { self.failure = error }
+        self.shuttingDown = true
+        self.resumeAll(&self.endWaiters)
+    }
+
+    // MARK: - Waiting and progress
+
+    private func waitForReady() async {
+        guard self.boundEndpoint == nil, self.failure == nil else { return }
+        let timeout = self.options.readyTimeout
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            self.readyTimedOut()
+        }
+        await withCheckedContinuation { self.readyWaiters.append($0) }
+        timer.cancel()
+    }
+
+    private func readyTimedOut() {
+        guard self.boundEndpoint == nil else { return }
+        self.fail(RuntimeError(.timeout, "the coordinator did not bind \(self.endpoint) within \(self.options.readyTimeout)"))
+        self.resumeAll(&self.readyWaiters)
+    }
+
+    private func waitForWorkflowStart() async {
+        guard self.workflowStarted == nil, !self.shuttingDown else { return }
+        await withCheckedContinuation { self.startWaiters.append($0) }
+    }
+
+    private func waitForEnd() async {
+        guard self.report == nil, !self.shuttingDown || self.failure == nil, self.failure == nil else { return }
+        await withCheckedContinuation { self.endWaiters.append($0) }
+    }
+
+    private func resumeAll(_ waiters: inout [CheckedContinuation<Void, Never>]) {
+        let pending = waiters
+        waiters.removeAll()
+        for waiter in pending { waiter.resume() }
+        if self.shuttingDown {
+            let starts = self.startWaiters
+            self.startWaiters.removeAll()
+            for waiter in starts { waiter.resume() }
+        }
+    }
+
+    private func showProgress() async {
+        let interactive = isatty(STDERR_FILENO) != 0
+        let interval: Duration = interactive ? .milliseconds(250) : .seconds(1)
+        var printed = false
+        while self.report == nil, !self.shuttingDown {
+            try? await Task.sleep(for: interval)
+            guard let progress = self.progress, self.report == nil else { continue }
+            let line = ProgressLine.format(
+                scenario: self.scenario.name, progress: progress, expected: self.expectedHandoffs,
+                processes: self.agentPIDs.count + (self.coordinatorPID == nil ? 0 : 1), restarts: self.restarts)
+            if interactive {
+                ProcessEnvironment.emitErrorFragment("\r\u{1B}[2K" + line)
+                printed = true
+            } else {
+                ProcessEnvironment.emitError(line)
+            }
+        }
+        if interactive, printed { ProcessEnvironment.emitErrorFragment("\r\u{1B}[2K") }
+    }
+
+    private var expectedHandoffs: Int {
+        switch self.scenario.workflow {
+        case .relay(let spec): spec.tokens * RelayWorkflow.stages.count
+        }
+    }
+
+    private func note(_ message: String) {
+        if self.options.showProgress {
+            ProcessEnvironment.emitError((isatty(STDERR_FILENO) != 0 ? "\r\u{1B}[2K" : "") + "supervisor: " + message)
+        }
+        self.logger.notice("\(message)")
+    }
+
+    private func openLog(_ name: String) throws -> FileDescriptor {
+        try FileDescriptor.open(
+            FilePath(self.run.logsPath + "/\(name).log"), .writeOnly, options: [.create, .append],
+            permissions: [.ownerReadWrite, .groupRead, .otherRead])
+    }
+}
+
+/// The progress line `up` and `run` print.
+public enum ProgressLine {
+    /// Formats one progress line.
+    public static func format(scenario: String, progress: RunProgress, expected: Int, processes: Int, restarts: Int) -> String {
+        guard progress.started else {
+            return "\(scenario): waiting for agents (\(progress.members) joined) · \(processes) processes"
+        }
+        let percent = expected > 0 ? progress.committedTasks * 100 / expected : 100
+        let sim = Double(progress.simTime.microseconds) / 1e6
+        return "\(scenario): \(progress.committedTasks)/\(expected) hand-offs (\(percent)%) · sim \(sim) s · "
+            + "\(processes) processes · \(restarts) restart\(restarts == 1 ? "" : "s")"
+    }
+}
