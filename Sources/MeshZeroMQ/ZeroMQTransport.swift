@@ -31,8 +31,9 @@ public final class ZeroMQTransport: MeshTransport {
         public var name: String
         /// ZMQ_SNDHWM of the PUB and ZMQ_RCVHWM of the SUB, in messages.
         public var highWaterMark: Int
-        /// The largest payload sent or accepted (ZMQ_MAXMSGSIZE on the SUB; checked again after
-        /// receipt because `inproc://` bypasses libzmq's check).
+        /// The largest payload sent (larger throws) or accepted (larger is dropped and counted in
+        /// ``Statistics/refused``). Checked by the I/O thread after receipt; the sockets' own
+        /// ZMQ_MAXMSGSIZE is the mesh-wide ``Envelope/maxEncodedSize`` (see docs/WIRE.md).
         public var maximumMessageSize: Int
         /// The I/O thread stops reading the SUB while ``MeshTransport/inbound`` holds this many
         /// messages or more.
@@ -186,7 +187,10 @@ public final class ZeroMQTransport: MeshTransport {
             try socket.set(.heartbeatTTL, options.heartbeatTimeout)
             try socket.set(.reconnectInterval, options.reconnectInterval)
             try socket.set(.reconnectIntervalMax, options.reconnectIntervalMax)
-            try socket.setMaximumMessageSize(options.maximumMessageSize)
+            // The mesh-wide limit, as at the forwarder's XSUB, so it never fires behind a Meshwork
+            // forwarder: libzmq ends a connection that breaks it *for good* (no reconnect, measured
+            // here). A smaller per-transport limit is checked after receipt, dropping one message.
+            try socket.setMaximumMessageSize(max(options.maximumMessageSize, Envelope.maxEncodedSize))
             if endpoint.isIPv6 { try socket.set(.ipv6, Int32(1)) }
         }
         try publisher.set(.sendHighWaterMark, hwm)
