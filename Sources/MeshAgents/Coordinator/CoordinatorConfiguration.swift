@@ -33,7 +33,7 @@ public struct CoordinatorConfiguration: Sendable {
         liveness: LivenessConfiguration = LivenessConfiguration(),
         link: ReliableLink.Configuration = ReliableLink.Configuration(),
         negotiation: Negotiation.Policy = Negotiation.Policy(),
-        maxInFlight: Int = 4096,
+        maxInFlight: Int = 1024,
         tickInterval: Duration = .milliseconds(5),
         progressInterval: Duration = .milliseconds(500),
         expectedAgents: [AgentID] = []

@@ -15,10 +15,12 @@
 public struct Negotiation: Sendable {
     /// Timeouts and limits of a negotiation.
     public struct Policy: Sendable, Equatable {
-        /// How long to wait for bids after a call.
-        public var bidTimeout: Duration = .milliseconds(300)
-        /// How long an awardee has to accept.
-        public var acceptTimeout: Duration = .seconds(1)
+        /// How long to wait for bids after a call. Dead candidates are dropped from the wait as soon
+        /// as the roster declares them dead, so this only bounds a live but stuck candidate.
+        public var bidTimeout: Duration = .seconds(2)
+        /// How long an awardee has to accept (the reliable link already retransmits a lost award;
+        /// this bounds a live agent that never answers, so it is generous under load).
+        public var acceptTimeout: Duration = .seconds(5)
         /// How long an accepted task may take before it is re-awarded.
         public var workTimeout: Duration = .seconds(60)
         /// How long to wait before calling again when nobody bid.

@@ -153,6 +153,7 @@ public actor Supervisor {
             }
         } else if line.hasPrefix("REPORT ") {
             self.workflowEnded = ContinuousClock.now
+            self.shuttingDown = true
             do {
                 self.report = try ReportCodec.decode(RunReport.self, line.dropFirst(7))
             } catch {
@@ -203,7 +204,8 @@ public actor Supervisor {
     /// Records an agent's exit; returns whether to start it again.
     private func agentExited(_ id: AgentID, status: TerminationStatus) -> Bool {
         if let pid = self.agentPIDs.removeValue(forKey: id) { self.paused.remove(pid) }
-        guard !self.shuttingDown else { return false }
+        // An agent exits 0 only when told to (the coordinator's shutdown, a signal): not a crash.
+        guard !self.shuttingDown, !status.isSuccess else { return false }
         guard self.budget.requestRestart(at: self.physicalClock.now()) else {
             self.fail(RuntimeError(
                 .restartIntensity,

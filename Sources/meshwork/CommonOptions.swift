@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MeshCore
+import MeshRuntime
+
+/// Options every mesh-running command shares.
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    /// Bootstraps swift-log on stderr at the chosen level (once per process).
+    func bootstrap(defaultLevel: Logger.Level) -> Logger {
+        let level = self.logLevel.flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "meshwork")
+    }
+}
+
+/// Turns the errors of the runtime into one line on stderr and an exit code, never a stack trace.
+enum CommandFailure {
+    /// Runs `body`, mapping scenario errors to exit code 2 and runtime errors to exit code 1.
+    static func guarding<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ScenarioError {
+            ProcessEnvironment.emitError("error: \(error)")
+            throw ExitCode(2)
+        } catch let error as RuntimeError {
+            ProcessEnvironment.emitError("error: \(error)")
+            throw ExitCode(error.code == .usage ? 2 : 1)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            ProcessEnvironment.emitError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Prints a summary as `up` and `run` do: text for people, and with `--json` one JSON object as the
+/// last line of stdout. Exits non-zero when anything was lost or applied twice.
+func finish(with summary: RunSummary, run: RunDirectory, json: Bool) throws {
+    try run.writeSummary(summary.jsonLine())
+    if json {
+        print(summary.jsonLine())
+    } else {
+        print(summary.text())
+    }
+    if !summary.isClean { throw ExitCode(1) }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Logging
+import MeshRuntime
+
+/// `meshwork coordinator --bind ENDPOINT --scenario FILE`: the coordinator and forwarder as this process.
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator (and the mesh's forwarder) in this process, bound at ENDPOINT.",
+        discussion: """
+            Prints READY <endpoint> once bound, PROGRESS <json> while the workflow runs and REPORT <json> at the end.
+            Agents join with `meshwork agent --role ROLE --connect ENDPOINT`.
+            """
+    )
+
+    @Option(name: .long, help: "Where to bind, such as ipc:///tmp/m/mesh or tcp://0.0.0.0:5555 (port 0: any free port).")
+    var bind: String
+
+    @Option(name: .long, help: "The scenario file (YAML).")
+    var scenario: String
+
+    @Option(name: .long, help: "The run directory (default: a new one under runs/).")
+    var runDir: String?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = self.logging.bootstrap(defaultLevel: .info)
+        try await CommandFailure.guarding {
+            let scenario = try ScenarioLoader.load(path: self.scenario)
+            let run = try self.runDir.map { path throws(RuntimeError) in try RunDirectory(existing: path) }
+                ?? RunDirectory.create(root: "runs", scenario: scenario, scenarioPath: self.scenario)
+            _ = try await CoordinatorProcess.run(scenario: scenario, bind: self.bind, run: run, logger: logger)
+        }
+    }
+}

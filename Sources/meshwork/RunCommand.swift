@@ -1,0 +1,35 @@
+import ArgumentParser
+import Logging
+import MeshRuntime
+
+/// `meshwork run SCENARIO`: the same mesh in one process over inproc://.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the whole mesh in one process (same coordinator and agents, over ZeroMQ inproc://)."
+    )
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @Flag(name: .long, help: "Print the summary as one JSON object (the last line of stdout).")
+    var json = false
+
+    @Option(name: .long, help: "Where run directories go.")
+    var runs = "runs"
+
+    @Flag(name: .long, help: "No progress lines.")
+    var quiet = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = self.logging.bootstrap(defaultLevel: .warning)
+        try await CommandFailure.guarding {
+            let scenario = try ScenarioLoader.load(path: self.scenario)
+            let run = try RunDirectory.create(root: self.runs, scenario: scenario, scenarioPath: self.scenario)
+            let summary = try await InProcessMesh.run(scenario: scenario, run: run, showProgress: !self.quiet, logger: logger)
+            try finish(with: summary, run: run, json: self.json)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Logging
+import Foundation
+import MeshCore
+import MeshRuntime
+
+/// `meshwork up SCENARIO`: the mesh as separate processes, supervised.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Start the mesh as processes (coordinator + one per agent), supervise it, and run the scenario.",
+        discussion: """
+            Starts the coordinator and one process per agent instance, restarts crashed agents within the
+            scenario's restart intensity, injects its faults, and stops everything on Ctrl-C/SIGTERM.
+            Everything the run produced is in runs/<run-id>/.
+            """
+    )
+
+    @Argument(help: "The scenario file (YAML), such as scenarios/relay.yaml.")
+    var scenario: String
+
+    @Flag(name: .long, help: "Print the summary as one JSON object (the last line of stdout).")
+    var json = false
+
+    @Option(name: .long, help: "Where run directories go.")
+    var runs = "runs"
+
+    @Option(name: .long, help: "The mesh's address (default: a fresh ipc:// path under /tmp).")
+    var endpoint: String?
+
+    @Flag(name: .long, help: "No progress lines.")
+    var quiet = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = self.logging.bootstrap(defaultLevel: .warning)
+        try await CommandFailure.guarding {
+            let scenario = try ScenarioLoader.load(path: self.scenario)
+            let run = try RunDirectory.create(root: self.runs, scenario: scenario, scenarioPath: self.scenario)
+            let endpoint = try self.endpoint ?? Self.freshIPCEndpoint(run: run)
+            defer { if self.endpoint == nil { Self.removeIPCDirectory(endpoint) } }
+            var options = Supervisor.Options()
+            options.showProgress = !self.quiet
+            let supervisor = Supervisor(
+                scenario: scenario, scenarioPath: self.scenario, run: run, endpoint: endpoint, options: options, logger: logger)
+            let summary = try await supervisor.run()
+            try finish(with: summary, run: run, json: self.json)
+        }
+    }
+
+    /// A short ipc:// path (sun_path holds 107 bytes) in a directory of its own.
+    static func freshIPCEndpoint(run: RunDirectory) throws -> String {
+        let directory = "/tmp/meshwork-\(Hex.sha256(Array(run.path.utf8)).prefix(12))"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw RuntimeError(.transport, "\(directory): cannot create the mesh's socket directory: \(error.localizedDescription)")
+        }
+        return "ipc://\(directory)/mesh"
+    }
+
+    static func removeIPCDirectory(_ endpoint: String) {
+        guard endpoint.hasPrefix("ipc://") else { return }
+        let directory = (String(endpoint.dropFirst(6)) as NSString).deletingLastPathComponent
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
