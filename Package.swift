@@ -109,6 +109,11 @@ let package = Package(
             dependencies: ["MeshCore", "MeshAgents", "MeshTesting"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "MeshworkTests",
+            dependencies: ["MeshCore", "MeshRuntime"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshTransportTests", dependencies: ["MeshCore", "MeshZeroMQ", "MeshTesting"],

@@ -55,6 +55,10 @@ public struct RelayWorkflow: Workflow {
         return value
     }
 
+    /// How many token arrivals are scheduled at once; the next batch is scheduled by a wake-up at
+    /// its first arrival, so memory stays flat however many tokens a scenario asks for.
+    static let arrivalBatch = 256
+
     public mutating func start() -> [WorkflowStep] {
         var steps: [WorkflowStep] = [
             .record(kind: "run.started", subject: "relay", fields: [
@@ -62,11 +66,21 @@ public struct RelayWorkflow: Workflow {
                 .init("stages", Self.stages.map(\.rawValue).joined(separator: ",")),
             ])
         ]
-        for token in 0..<self.tokens {
-            steps.append(.schedule(self.spec(token: token, stage: 0, input: Self.initialValue(token: token)),
-                                   at: SimTime(microseconds: UInt64(token) * self.interarrival)))
-        }
+        steps += self.scheduleArrivals(from: 0)
         if self.tokens == 0 { steps.append(.finish) }
+        return steps
+    }
+
+    private func arrival(of token: Int) -> SimTime {
+        SimTime(microseconds: UInt64(token) * self.interarrival)
+    }
+
+    private func scheduleArrivals(from first: Int) -> [WorkflowStep] {
+        let last = min(self.tokens, first + Self.arrivalBatch)
+        var steps: [WorkflowStep] = (first..<last).map { token in
+            .schedule(self.spec(token: token, stage: 0, input: Self.initialValue(token: token)), at: self.arrival(of: token))
+        }
+        if last < self.tokens { steps.append(.wake(tag: "arrivals/\(last)", at: self.arrival(of: last))) }
         return steps
     }
 
@@ -85,7 +99,10 @@ public struct RelayWorkflow: Workflow {
         return self.tokenEnded(token: token, fields: [.init("failedAt", String(stage))])
     }
 
-    public mutating func wake(_ tag: String, at: SimTime) -> [WorkflowStep] { [] }
+    public mutating func wake(_ tag: String, at: SimTime) -> [WorkflowStep] {
+        guard tag.hasPrefix("arrivals/"), let first = Int(tag.dropFirst("arrivals/".count)) else { return [] }
+        return self.scheduleArrivals(from: first)
+    }
 
     /// Recomputes every token's chain without the mesh and compares it with the value the mesh produced.
     public func audit() -> WorkflowAudit {

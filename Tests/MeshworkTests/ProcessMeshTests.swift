@@ -1,0 +1,150 @@
+import Foundation
+import MeshCore
+import Testing
+
+/// Layer 4: the mesh as a user runs it, through the built binary.
+@Suite("meshwork up / run as processes", .serialized)
+struct ProcessMeshTests {
+    static func relayScenario(name: String, tokens: Int, extra: String = "") -> String {
+        """
+        name: \(name)
+        seed: 7
+        workflow:
+          relay: { tokens: \(tokens), interarrival_us: 100, duration_us: [1000, 5000] }
+        \(extra)
+        """
+    }
+
+    static func referenceDigest(tokens: Int) -> String {
+        Orchestrator.runLocally(RelayWorkflow(tokens: tokens, seed: 7, interarrival: 100, durationRange: 1_000...5_000)) { spec in
+            .done(RelayWork.output(input: spec.input, task: spec.id))
+        }.digest.text
+    }
+
+    @Test func upRunsEveryAgentAsAProcessAndMatchesTheReference() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = try MeshworkBinary.writeScenario(Self.relayScenario(name: "small", tokens: 300), named: "small.yaml", in: directory)
+        let result = try await MeshworkBinary.run(["up", scenario, "--json"], in: directory)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try #require(result.json, "stdout: \(result.stdout)")
+        #expect(json["lost"] as? Int == 0)
+        #expect(json["applied_twice"] as? Int == 0)
+        #expect(json["handoffs"] as? Int == 1_800)
+        #expect((json["processes"] as? Int ?? 0) >= 8)
+        #expect(json["digest"] as? String == Self.referenceDigest(tokens: 300))
+        let runDirectory = directory + "/" + (json["run_dir"] as? String ?? "")
+        #expect(FileManager.default.fileExists(atPath: runDirectory + "/journal.jsonl"))
+        #expect(FileManager.default.fileExists(atPath: runDirectory + "/summary.json"))
+        for pid in MeshworkBinary.joinedPIDs(runDirectory: runDirectory) {
+            #expect(!MeshworkBinary.isAlive(pid), "agent process \(pid) outlived the run")
+        }
+
+        let inProcess = try await MeshworkBinary.run(["run", scenario, "--json"], in: directory)
+        #expect(inProcess.status == 0, "stderr: \(inProcess.stderr)")
+        #expect(inProcess.json?["digest"] as? String == json["digest"] as? String)
+        #expect(inProcess.json?["processes"] as? Int == 1)
+    }
+
+    @Test func killingAgentsMidRunLosesNothingAndKeepsTheDigest() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let faults = """
+            faults:
+              - { kill: any-agent, start: 0.05, every: 0.4 }
+            supervisor: { max_restarts: 50, within_seconds: 10 }
+            """
+        let scenario = try MeshworkBinary.writeScenario(
+            Self.relayScenario(name: "killed", tokens: 1_500, extra: faults), named: "killed.yaml", in: directory)
+        let result = try await MeshworkBinary.run(["up", scenario, "--json", "--quiet"], in: directory)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try #require(result.json, "stdout: \(result.stdout)")
+        #expect(json["lost"] as? Int == 0)
+        #expect(json["applied_twice"] as? Int == 0)
+        #expect(json["mismatched"] as? Int == 0)
+        #expect((json["restarts"] as? Int ?? 0) >= 1)
+        #expect(json["digest"] as? String == Self.referenceDigest(tokens: 1_500))
+    }
+
+    @Test func exceedingTheRestartIntensityStopsTheMeshWithAClearMessage() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let faults = """
+            faults:
+              - { kill: data, start: 0.0, every: 0.2 }
+            supervisor: { max_restarts: 1, within_seconds: 60 }
+            """
+        let scenario = try MeshworkBinary.writeScenario(
+            Self.relayScenario(name: "crashy", tokens: 100_000, extra: faults), named: "crashy.yaml", in: directory)
+        let result = try await MeshworkBinary.run(["up", scenario, "--quiet"], in: directory)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("restart intensity"), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("data-1"))
+    }
+
+    @Test func sigtermStopsEveryProcessOfTheMesh() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = try MeshworkBinary.writeScenario(
+            Self.relayScenario(name: "endless", tokens: 2_000_000), named: "endless.yaml", in: directory)
+        let result = try await MeshworkBinary.run(["up", scenario, "--quiet"], in: directory) { pid in
+            // Wait until agents have joined (the physical journal says so), then ask the supervisor to stop.
+            for _ in 0..<600 {
+                let runs = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/runs")) ?? []
+                if let run = runs.first, MeshworkBinary.joinedPIDs(runDirectory: directory + "/runs/" + run).count >= 7 { break }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            kill(pid, SIGTERM)
+        }
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("interrupted"), "stderr: \(result.stderr)")
+        let run = try #require(try FileManager.default.contentsOfDirectory(atPath: directory + "/runs").first)
+        let pids = MeshworkBinary.joinedPIDs(runDirectory: directory + "/runs/" + run)
+        #expect(pids.count >= 7)
+        for pid in pids { #expect(!MeshworkBinary.isAlive(pid), "process \(pid) outlived the supervisor") }
+    }
+}
+
+@Suite("Bad input at the command line")
+struct BadInputTests {
+    @Test(arguments: [
+        ("name: x\nseed: 1\nworkflow:\n  relay: { tokens: ten }\n", "bad.yaml:4", "workflow.relay.tokens"),
+        ("name: x\nseed: 1\nworkflow:\n  relay: { tokns: 5 }\n", "bad.yaml:4", "unknown field 'tokns'"),
+        ("name: x\nworkflow:\n  relay: {}\n", "bad.yaml:1", "seed: missing required field"),
+        ("name: x\nseed: 1\nworkflow: { relay: {} }\nagents: { dta: 2 }\n", "bad.yaml:4", "a role"),
+        ("name: x\nseed: 1\nworkflow: { relay: {} }\nfaults:\n  - { kill: any-agent, for: 2 }\n", "bad.yaml:5", "faults[0]"),
+        ("name: x\nseed: [1\n", "bad.yaml:", "invalid YAML"),
+        ("", "bad.yaml:1", "empty"),
+    ])
+    func malformedScenariosGiveOneLineAndExitCode2(text: String, place: String, mention: String) async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try MeshworkBinary.writeScenario(text, named: "bad.yaml", in: directory)
+        for command in ["up", "run"] {
+            let result = try await MeshworkBinary.run([command, path], in: directory, timeout: .seconds(30))
+            #expect(result.status == 2, "\(command): \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains(place), "\(command): \(result.stderr)")
+            #expect(result.stderr.contains(mention), "\(command): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: directory + "/runs"), "nothing is started for a bad scenario")
+        }
+    }
+
+    @Test func aMissingScenarioFileIsNamed() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await MeshworkBinary.run(["up", "nowhere.yaml"], in: directory, timeout: .seconds(30))
+        #expect(result.status == 2)
+        #expect(result.stderr == "error: nowhere.yaml: no such file\n")
+    }
+
+    @Test func anAgentWithABadRoleOrEndpointSaysWhy() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let role = try await MeshworkBinary.run(["agent", "--role", "wizard", "--connect", "ipc:///tmp/x"], in: directory, timeout: .seconds(30))
+        #expect(role.status == 2 && role.stderr.contains("--role wizard"))
+        let endpoint = try await MeshworkBinary.run(["agent", "--role", "data", "--connect", "carrier-pigeon://x"], in: directory, timeout: .seconds(30))
+        #expect(endpoint.status == 1 && endpoint.stderr.contains("carrier-pigeon://x"), "\(endpoint.stderr)")
+    }
+}
