@@ -6,6 +6,9 @@ struct Meshwork: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meshwork",
         abstract: "Run a mesh of AI agent processes over ZeroMQ: launch, supervise, replay, benchmark.",
-        subcommands: [UpCommand.self, RunCommand.self, AgentCommand.self, CoordinatorCommand.self]
+        subcommands: [
+            UpCommand.self, RunCommand.self, AgentCommand.self, CoordinatorCommand.self, BenchCommand.self,
+            BenchStageCommand.self,
+        ]
     )
 }
