@@ -6,6 +6,6 @@ struct Meshwork: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meshwork",
         abstract: "Run a mesh of AI agent processes over ZeroMQ: launch, supervise, replay, benchmark.",
-        subcommands: []
+        subcommands: [TrainCommand.self, DoctorCommand.self]
     )
 }

@@ -55,30 +55,29 @@ public struct QuantizedMLP: Sendable, Hashable {
         }
         try inputs.checkFinite("int8 model input")
         let widest = self.widths.max()!
-        var output = Matrix(rows: inputs.rows, columns: self.layers.last!.outputCount)
-        // Two float rows and one int8 row, reused for every row and layer.
-        var current = [Float](repeating: 0, count: widest)
-        var next = [Float](repeating: 0, count: widest)
-        var codes = [Int8](repeating: 0, count: widest)
         let last = self.layers.count - 1
         let classes = self.layers[last].outputCount
+        var output = Matrix(rows: inputs.rows, columns: classes)
+        // Two float rows, one int8 row and the sums, reused for every row and layer.
+        var x = UnsafeMutablePointer<Float>.allocate(capacity: widest)
+        var y = UnsafeMutablePointer<Float>.allocate(capacity: widest)
+        let codes = UnsafeMutablePointer<Int8>.allocate(capacity: widest)
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: Int8Kernel.padded(widest))
+        defer {
+            x.deallocate()
+            y.deallocate()
+            codes.deallocate()
+            sums.deallocate()
+        }
         inputs.withUnsafeBufferPointer { source in
             output.withUnsafeMutableBufferPointer { target in
-                current.withUnsafeMutableBufferPointer { current in
-                    next.withUnsafeMutableBufferPointer { next in
-                        codes.withUnsafeMutableBufferPointer { codes in
-                            for row in 0..<inputs.rows {
-                                var x = current.baseAddress!
-                                var y = next.baseAddress!
-                                x.update(from: source.baseAddress! + row * inputs.columns, count: inputs.columns)
-                                for (index, layer) in self.layers.enumerated() {
-                                    Self.forward(layer, input: x, codes: codes.baseAddress!, output: y, relu: index < last)
-                                    swap(&x, &y)
-                                }
-                                (target.baseAddress! + row * classes).update(from: x, count: classes)
-                            }
-                        }
+                for row in 0..<inputs.rows {
+                    x.update(from: source.baseAddress! + row * inputs.columns, count: inputs.columns)
+                    for (index, layer) in self.layers.enumerated() {
+                        Self.forward(layer, input: x, codes: codes, sums: sums, output: y, relu: index < last)
+                        swap(&x, &y)
                     }
+                    (target.baseAddress! + row * classes).update(from: x, count: classes)
                 }
             }
         }
@@ -90,27 +89,25 @@ public struct QuantizedMLP: Sendable, Hashable {
         try self.logits(inputs).argmaxPerRow().map { self.classLabels[$0] }
     }
 
-    /// One layer for one row: quantize `input`, integer dot products, rescale, bias, ReLU.
+    /// One layer for one row: quantize `input`, integer products summed in `Int32`, rescale,
+    /// bias, ReLU.
     @inline(__always)
     private static func forward(
         _ layer: QuantizedLayer, input: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<Int8>,
-        output: UnsafeMutablePointer<Float>, relu: Bool
+        sums: UnsafeMutablePointer<Int32>, output: UnsafeMutablePointer<Float>, relu: Bool
     ) {
         let inputs = layer.inputCount
         let inputScale = Quantization.scale(of: UnsafeBufferPointer(start: input, count: inputs))
-        if inputScale > 0 {
-            for i in 0..<inputs { codes[i] = Quantization.code(input[i], scale: inputScale) }
-        } else {
-            codes.update(repeating: 0, count: inputs)
+        for i in 0..<inputs { codes[i] = Quantization.code(input[i], scale: inputScale) }
+        layer.packed.withUnsafeBufferPointer { packed in
+            Int8Kernel.accumulate(
+                codes: codes, inputs: inputs, weights: packed.baseAddress!, stride: layer.paddedOutputs, sums: sums)
         }
-        layer.weights.withUnsafeBufferPointer { weights in
-            layer.scales.withUnsafeBufferPointer { scales in
-                layer.bias.withUnsafeBufferPointer { bias in
-                    for j in 0..<layer.outputCount {
-                        let sum = Int8Kernel.dot(codes, weights.baseAddress! + j * inputs, count: inputs)
-                        let value = Float(sum) * (inputScale * scales[j]) + bias[j]
-                        output[j] = relu ? max(value, 0) : value
-                    }
+        layer.scales.withUnsafeBufferPointer { scales in
+            layer.bias.withUnsafeBufferPointer { bias in
+                for j in 0..<layer.outputCount {
+                    let value = Float(sums[j]) * (inputScale * scales[j]) + bias[j]
+                    output[j] = relu ? max(value, 0) : value
                 }
             }
         }
@@ -119,13 +116,34 @@ public struct QuantizedMLP: Sendable, Hashable {
 
 /// The integer inner loop of the int8 path.
 enum Int8Kernel {
-    /// `Σ a[i] * b[i]` in `Int32`; callers keep `count` at most ``QuantizedLayer/maximumInputs``
-    /// so the sum of products of codes in ±127 cannot overflow.
+    /// Outputs computed together: one `SIMD16<Int32>` of sums.
+    static let lanes = 16
+
+    /// `count` rounded up to a multiple of ``lanes``.
+    static func padded(_ count: Int) -> Int { (count + lanes - 1) / lanes * lanes }
+
+    /// `sums[j] = Σ_i codes[i] * weights[i * stride + j]` for `j < stride`, in `Int32`.
+    ///
+    /// Input-major weights let a block of 16 outputs accumulate in one vector while the inputs
+    /// stream past (no horizontal sum per output). Each product of two codes in ±127 fits an
+    /// `Int16` exactly, and callers keep `inputs` at most ``QuantizedLayer/maximumInputs`` so the
+    /// `Int32` sums cannot overflow. Inputs whose code is 0 (a ReLU's zeros) are skipped.
     @inline(__always)
-    static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Int8>, count: Int) -> Int32 {
-        // Widening to Int16 products and Int32 sums lets the optimizer use packed multiply-add.
-        var sum: Int32 = 0
-        for i in 0..<count { sum &+= Int32(Int16(a[i]) &* Int16(b[i])) }
-        return sum
+    static func accumulate(
+        codes: UnsafePointer<Int8>, inputs: Int, weights: UnsafePointer<Int8>, stride: Int,
+        sums: UnsafeMutablePointer<Int32>
+    ) {
+        var block = 0
+        while block < stride {
+            var sum = SIMD16<Int32>()
+            for i in 0..<inputs where codes[i] != 0 {
+                let x = SIMD16<Int16>(repeating: Int16(codes[i]))
+                let w = SIMD16<Int16>(
+                    truncatingIfNeeded: UnsafeRawPointer(weights + i * stride + block).loadUnaligned(as: SIMD16<Int8>.self))
+                sum &+= SIMD16<Int32>(truncatingIfNeeded: w &* x)
+            }
+            UnsafeMutableRawPointer(sums + block).storeBytes(of: sum, as: SIMD16<Int32>.self)
+            block += lanes
+        }
     }
 }

@@ -14,7 +14,7 @@ import Crypto
 /// 16  4(L+1)  widths n0 … nL (u32; nL = K)
 ///  …  4K  class labels (i32)
 ///  per layer l, fp32: n_l·n_{l+1} weights (f32, input-major), n_{l+1} biases (f32)
-///  per layer l, int8: n_{l+1} scales (f32), n_{l+1}·n_l codes (i8, output-major), n_{l+1} biases (f32)
+///  per layer l, int8: n_{l+1} scales (f32), n_l·n_{l+1} codes (i8, input-major), n_{l+1} biases (f32)
 ///  32  SHA-256 of every byte before it
 /// ```
 ///
