@@ -151,7 +151,9 @@ struct TrainCommand: AsyncParsableCommand {
         print("dataset: \(self.data) (\(table.rowCount) rows, \(table.featureCount) features, \(fp32.classLabels.count) classes)")
         print("model: \(outcome.model.architecture), \(outcome.model.parameterCount) parameters, seed \(self.seed)")
         print("blas: \(BLAS.coreName), \(BLAS.threadCount) thread")
-        print("epoch time: " + String(format: "%.3f ms", outcome.epochMilliseconds) + " (mean over epochs 2…\(self.epochs))")
+        print("epoch time (epochs 2…\(self.epochs)): mean " + String(format: "%.3f ms", outcome.epochMilliseconds)
+            + ", median " + String(format: "%.3f ms", outcome.medianEpochMilliseconds)
+            + ", CPU " + String(format: "%.3f ms", outcome.epochCPUMilliseconds))
         print("test accuracy: \(percent(fp32.accuracy)), macro-F1 \(percent(fp32.macroF1))")
         print("test NLL " + String(format: "%.4f", fp32.negativeLogLikelihood) + ", ECE (15 bins) "
             + String(format: "%.4f", fp32.expectedCalibrationError))
@@ -185,6 +187,8 @@ struct TrainCommand: AsyncParsableCommand {
             "blas_core": .string(BLAS.coreName),
             "blas_threads": .number(Double(BLAS.threadCount)),
             "epoch_ms": .number(ComputeJSON.rounded(outcome.epochMilliseconds, 4)),
+            "epoch_ms_median": .number(ComputeJSON.rounded(outcome.medianEpochMilliseconds, 4)),
+            "epoch_cpu_ms": .number(ComputeJSON.rounded(outcome.epochCPUMilliseconds, 4)),
             "train_seconds": .number(ComputeJSON.rounded(outcome.trainSeconds, 4)),
             "test_accuracy": .number(ComputeJSON.rounded(fp32.accuracy, 6)),
             "test_macro_f1": .number(ComputeJSON.rounded(fp32.macroF1, 6)),
@@ -226,6 +230,8 @@ private struct Outcome: Sendable {
     var model: MLP
     var report: EvaluationReport
     var epochMilliseconds: Double
+    var medianEpochMilliseconds: Double
+    var epochCPUMilliseconds: Double
     var trainSeconds: Double
     var fp32Bytes: Int
     var fp32RowMicroseconds: Double
@@ -234,6 +240,8 @@ private struct Outcome: Sendable {
     init(result: TrainingResult, test: LabeledData, quantize: Bool) throws(ComputeError) {
         self.model = result.model
         self.epochMilliseconds = result.meanEpochMilliseconds
+        self.medianEpochMilliseconds = result.medianEpochMilliseconds
+        self.epochCPUMilliseconds = result.meanEpochCPUMilliseconds
         self.trainSeconds = result.epochs.reduce(0) { $0 + $1.milliseconds } / 1000
         self.report = try EvaluationReport(logits: result.model.logits(test.features), data: test)
         self.fp32Bytes = WeightsFile.encode(result.model).count

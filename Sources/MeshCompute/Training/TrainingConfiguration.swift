@@ -79,6 +79,10 @@ public struct EpochReport: Sendable, Hashable, Codable {
     public var trainAccuracy: Double
     /// Wall time of the epoch's training steps, in milliseconds (validation excluded).
     public var milliseconds: Double
+    /// CPU time the training thread spent on those steps, in milliseconds: with one BLAS thread
+    /// all the work is on that thread, so on a shared machine this is the epoch's cost without
+    /// the time other processes held the core.
+    public var cpuMilliseconds: Double
     /// Accuracy on the validation rows after the epoch, when some were given.
     public var validationAccuracy: Double?
     /// Mean cross-entropy on the validation rows after the epoch, when some were given.
@@ -95,8 +99,28 @@ public struct TrainingResult: Sendable, Hashable {
     /// The mean epoch time in milliseconds, the first epoch excluded when there are several
     /// (it pays for first-touch page faults and cold caches).
     public var meanEpochMilliseconds: Double {
-        let timed = self.epochs.count > 1 ? Array(self.epochs.dropFirst()) : self.epochs
+        let timed = self.timedEpochs
         guard !timed.isEmpty else { return 0 }
         return timed.reduce(0) { $0 + $1.milliseconds } / Double(timed.count)
+    }
+
+    /// The median epoch wall time in milliseconds, first epoch excluded: robust to the odd epoch
+    /// during which the process was preempted.
+    public var medianEpochMilliseconds: Double {
+        let sorted = self.timedEpochs.map(\.milliseconds).sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// The mean epoch CPU time of the training thread in milliseconds, first epoch excluded.
+    public var meanEpochCPUMilliseconds: Double {
+        let timed = self.timedEpochs
+        guard !timed.isEmpty else { return 0 }
+        return timed.reduce(0) { $0 + $1.cpuMilliseconds } / Double(timed.count)
+    }
+
+    private var timedEpochs: ArraySlice<EpochReport> {
+        self.epochs.count > 1 ? self.epochs.dropFirst() : self.epochs[...]
     }
 }

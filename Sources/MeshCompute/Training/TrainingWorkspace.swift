@@ -282,7 +282,8 @@ enum Lanes {
             var j = 0
             while j + 8 <= columns {
                 let sum = Self.load(base + j) + Self.load(bias + j)
-                Self.store(relu ? pointwiseMax(sum, zero) : sum, base + j)
+                // `replacing` inlines to a compare and a blend; `pointwiseMax` stayed a generic call.
+                Self.store(relu ? sum.replacing(with: zero, where: sum .< zero) : sum, base + j)
                 j += 8
             }
             while j < columns {
