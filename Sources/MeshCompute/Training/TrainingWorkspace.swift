@@ -227,28 +227,20 @@ final class TrainingWorkspace {
     }
 
     /// The current parameters as layers.
-    func layers() -> [DenseLayer] {
-        (0..<self.layerCount).map { layer in
-            let inputs = self.widths[layer]
-            let outputs = self.widths[layer + 1]
-            return DenseLayer(
-                unchecked: Matrix(
-                    rows: inputs, columns: outputs,
-                    unchecked: Array(UnsafeBufferPointer(start: self.weights[layer], count: inputs * outputs))),
-                bias: Array(UnsafeBufferPointer(start: self.biases[layer], count: outputs)))
-        }
-    }
+    func layers() -> [DenseLayer] { self.snapshot(weights: self.weights, biases: self.biases) }
 
     /// The current gradients as layers (weights' gradients without the L2 term).
-    func gradients() -> [DenseLayer] {
+    func gradients() -> [DenseLayer] { self.snapshot(weights: self.weightGradients, biases: self.biasGradients) }
+
+    private func snapshot(weights: [UnsafeMutablePointer<Float>], biases: [UnsafeMutablePointer<Float>]) -> [DenseLayer] {
         (0..<self.layerCount).map { layer in
             let inputs = self.widths[layer]
             let outputs = self.widths[layer + 1]
             return DenseLayer(
                 unchecked: Matrix(
                     rows: inputs, columns: outputs,
-                    unchecked: Array(UnsafeBufferPointer(start: self.weightGradients[layer], count: inputs * outputs))),
-                bias: Array(UnsafeBufferPointer(start: self.biasGradients[layer], count: outputs)))
+                    unchecked: Array(UnsafeBufferPointer(start: weights[layer], count: inputs * outputs))),
+                bias: Array(UnsafeBufferPointer(start: biases[layer], count: outputs)))
         }
     }
 }
