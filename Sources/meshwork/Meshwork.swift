@@ -7,8 +7,8 @@ struct Meshwork: AsyncParsableCommand {
         commandName: "meshwork",
         abstract: "Run a mesh of AI agent processes over ZeroMQ: launch, supervise, replay, benchmark.",
         subcommands: [
-            UpCommand.self, RunCommand.self, AgentCommand.self, CoordinatorCommand.self, BenchCommand.self,
-            BenchStageCommand.self,
+            UpCommand.self, RunCommand.self, AgentCommand.self, CoordinatorCommand.self, TrainCommand.self,
+            DoctorCommand.self, BenchCommand.self, BenchStageCommand.self,
         ]
     )
 }

@@ -57,7 +57,7 @@ struct ReferenceVectorTests {
             let q = quantized.layers[layer]
             var mismatches = 0
             for i in 0..<q.inputCount {
-                for j in 0..<q.outputCount where Int(q.weights[j * q.inputCount + i]) != codes[i][j] { mismatches += 1 }
+                for j in 0..<q.outputCount where Int(q.weights[i * q.outputCount + j]) != codes[i][j] { mismatches += 1 }
             }
             #expect(mismatches == 0, "layer \(layer): \(mismatches) int8 codes differ from the reference")
             let worst = zip(q.scales, scales).map { abs(Double($0) - $1) / max($1, 1e-30) }.max()!

@@ -11,7 +11,10 @@ public struct CPUFeatures: Sendable, Hashable {
 
     /// Features from a known set of flags.
     public init(flags: Set<String>, modelName: String? = nil) {
-        self.flags = Set(flags.map { $0.lowercased() })
+        var normalized = Set(flags.map { $0.lowercased() })
+        // Linux calls SSE3 "pni" (Prescott New Instructions).
+        if normalized.contains("pni") { normalized.insert("sse3") }
+        self.flags = normalized
         self.modelName = modelName
     }
 

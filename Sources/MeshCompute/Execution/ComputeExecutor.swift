@@ -27,6 +27,8 @@ public final class ComputeExecutor: Sendable {
         struct State {
             var jobs: Deque<Job> = []
             var stopping = false
+            /// The worker's pthread, once it runs.
+            var worker: pthread_t?
         }
 
         let state = Mutex(State())
@@ -36,6 +38,7 @@ public final class ComputeExecutor: Sendable {
         let finished = DispatchSemaphore(value: 0)
 
         func work() {
+            self.state.withLock { $0.worker = pthread_self() }
             while true {
                 self.ready.wait()
                 let job: Job? = self.state.withLock { state in state.jobs.popFirst() }
@@ -64,6 +67,13 @@ public final class ComputeExecutor: Sendable {
         // The default secondary-thread stack is small; 8 MiB matches a main thread.
         thread.stackSize = 8 << 20
         thread.start()
+    }
+
+    /// True when called from one of this executor's jobs, for assertions in code that must not
+    /// run on the cooperative pool.
+    public var isCurrentThread: Bool {
+        guard let worker = self.queue.state.withLock({ $0.worker }) else { return false }
+        return pthread_equal(worker, pthread_self()) != 0
     }
 
     deinit {

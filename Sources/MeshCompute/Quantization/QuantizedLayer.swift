@@ -1,14 +1,14 @@
 /// One dense layer with int8 weights, symmetric per output channel.
 ///
-/// `weights` is output-major (`weights[j * inputCount + i]` connects input `i` to output `j`) so
-/// each output is a dot product of two contiguous int8 vectors. The real weight is
-/// `Float(weights[j * inputCount + i]) * scales[j]`; the bias stays float.
+/// `weights` is input-major like ``DenseLayer/weights`` and the reference's `W1q`
+/// (`weights[i * outputCount + j]` connects input `i` to output `j`). The real weight is
+/// `Float(weights[i * outputCount + j]) * scales[j]`; the bias stays float.
 public struct QuantizedLayer: Sendable, Hashable {
     /// The number of inputs.
     public let inputCount: Int
     /// The number of outputs.
     public let outputCount: Int
-    /// `outputCount * inputCount` codes in `-127...127`, output-major.
+    /// `inputCount * outputCount` codes in `-127...127`, input-major.
     public let weights: [Int8]
     /// One scale per output: `max_i |W[i][j]| / 127` (0 for an all-zero column).
     public let scales: [Float]
@@ -42,6 +42,7 @@ public struct QuantizedLayer: Sendable, Hashable {
         self.weights = weights
         self.scales = scales
         self.bias = bias
+        self.packed = Self.pack(weights, inputs: inputCount, outputs: outputCount)
     }
 
     /// Quantizes a float layer: `s[j] = max_i |W[i][j]| / 127`, `q = clamp(round(W / s), ±127)`
@@ -59,13 +60,43 @@ public struct QuantizedLayer: Sendable, Hashable {
             let scale = largest / 127
             scales[j] = scale
             guard scale > 0 else { continue }
-            for i in 0..<inputs { codes[j * inputs + i] = Quantization.code(w[i * outputs + j], scale: scale) }
+            for i in 0..<inputs { codes[i * outputs + j] = Quantization.code(w[i * outputs + j], scale: scale) }
         }
         self.inputCount = inputs
         self.outputCount = outputs
         self.weights = codes
         self.scales = scales
         self.bias = layer.bias
+        self.packed = Self.pack(codes, inputs: inputs, outputs: outputs)
+    }
+
+    /// The codes again, each row padded with zeros to ``paddedOutputs`` so the integer kernel
+    /// works on whole 16-lane blocks; derived from ``weights``, never stored.
+    let packed: [Int8]
+
+    /// ``outputCount`` rounded up to a multiple of ``Int8Kernel/lanes``.
+    var paddedOutputs: Int { Int8Kernel.padded(self.outputCount) }
+
+    private static func pack(_ codes: [Int8], inputs: Int, outputs: Int) -> [Int8] {
+        let stride = Int8Kernel.padded(outputs)
+        var packed = [Int8](repeating: 0, count: inputs * stride)
+        for i in 0..<inputs {
+            for j in 0..<outputs { packed[i * stride + j] = codes[i * outputs + j] }
+        }
+        return packed
+    }
+
+    /// Equal when the stored parts are (``packed`` follows from them).
+    public static func == (lhs: QuantizedLayer, rhs: QuantizedLayer) -> Bool {
+        lhs.inputCount == rhs.inputCount && lhs.outputCount == rhs.outputCount && lhs.weights == rhs.weights
+            && lhs.scales.map(\.bitPattern) == rhs.scales.map(\.bitPattern) && lhs.bias.map(\.bitPattern) == rhs.bias.map(\.bitPattern)
+    }
+
+    /// Hashes the stored parts.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.inputCount)
+        hasher.combine(self.outputCount)
+        hasher.combine(self.weights)
     }
 
     /// The float weights the codes stand for, input-major like ``DenseLayer/weights``.
@@ -73,7 +104,7 @@ public struct QuantizedLayer: Sendable, Hashable {
         var values = [Float](repeating: 0, count: self.inputCount * self.outputCount)
         for j in 0..<self.outputCount {
             for i in 0..<self.inputCount {
-                values[i * self.outputCount + j] = Float(self.weights[j * self.inputCount + i]) * self.scales[j]
+                values[i * self.outputCount + j] = Float(self.weights[i * self.outputCount + j]) * self.scales[j]
             }
         }
         return Matrix(rows: self.inputCount, columns: self.outputCount, unchecked: values)
@@ -81,23 +112,4 @@ public struct QuantizedLayer: Sendable, Hashable {
 
     /// The largest input count for which `127 * 127 * inputs` fits an `Int32`.
     public static let maximumInputs = Int(Int32.max) / (127 * 127)
-}
-
-/// The symmetric int8 scheme of the reference (../shared/reference/README.md).
-public enum Quantization {
-    /// `clamp(round(value / scale), -127, 127)`, rounding half away from zero; 0 when `scale` is 0.
-    @inline(__always)
-    public static func code(_ value: Float, scale: Float) -> Int8 {
-        guard scale > 0 else { return 0 }
-        let rounded = (value / scale).rounded(.toNearestOrAwayFromZero)
-        return Int8(min(max(rounded, -127), 127))
-    }
-
-    /// The symmetric scale of a row: `max |x| / 127`.
-    @inline(__always)
-    public static func scale(of values: UnsafeBufferPointer<Float>) -> Float {
-        var largest: Float = 0
-        for value in values { largest = max(largest, abs(value)) }
-        return largest / 127
-    }
 }

@@ -55,30 +55,29 @@ public struct QuantizedMLP: Sendable, Hashable {
         }
         try inputs.checkFinite("int8 model input")
         let widest = self.widths.max()!
-        var output = Matrix(rows: inputs.rows, columns: self.layers.last!.outputCount)
-        // Two float rows and one int8 row, reused for every row and layer.
-        var current = [Float](repeating: 0, count: widest)
-        var next = [Float](repeating: 0, count: widest)
-        var codes = [Int8](repeating: 0, count: widest)
         let last = self.layers.count - 1
         let classes = self.layers[last].outputCount
+        var output = Matrix(rows: inputs.rows, columns: classes)
+        // Two float rows, one int8 row and the sums, reused for every row and layer.
+        var x = UnsafeMutablePointer<Float>.allocate(capacity: widest)
+        var y = UnsafeMutablePointer<Float>.allocate(capacity: widest)
+        let codes = UnsafeMutablePointer<Int8>.allocate(capacity: widest)
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: Int8Kernel.padded(widest))
+        defer {
+            x.deallocate()
+            y.deallocate()
+            codes.deallocate()
+            sums.deallocate()
+        }
         inputs.withUnsafeBufferPointer { source in
             output.withUnsafeMutableBufferPointer { target in
-                current.withUnsafeMutableBufferPointer { current in
-                    next.withUnsafeMutableBufferPointer { next in
-                        codes.withUnsafeMutableBufferPointer { codes in
-                            for row in 0..<inputs.rows {
-                                var x = current.baseAddress!
-                                var y = next.baseAddress!
-                                x.update(from: source.baseAddress! + row * inputs.columns, count: inputs.columns)
-                                for (index, layer) in self.layers.enumerated() {
-                                    Self.forward(layer, input: x, codes: codes.baseAddress!, output: y, relu: index < last)
-                                    swap(&x, &y)
-                                }
-                                (target.baseAddress! + row * classes).update(from: x, count: classes)
-                            }
-                        }
+                for row in 0..<inputs.rows {
+                    x.update(from: source.baseAddress! + row * inputs.columns, count: inputs.columns)
+                    for (index, layer) in self.layers.enumerated() {
+                        Self.forward(layer, input: x, codes: codes, sums: sums, output: y, relu: index < last)
+                        swap(&x, &y)
                     }
+                    (target.baseAddress! + row * classes).update(from: x, count: classes)
                 }
             }
         }
@@ -90,42 +89,27 @@ public struct QuantizedMLP: Sendable, Hashable {
         try self.logits(inputs).argmaxPerRow().map { self.classLabels[$0] }
     }
 
-    /// One layer for one row: quantize `input`, integer dot products, rescale, bias, ReLU.
+    /// One layer for one row: quantize `input`, integer products summed in `Int32`, rescale,
+    /// bias, ReLU.
     @inline(__always)
     private static func forward(
         _ layer: QuantizedLayer, input: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<Int8>,
-        output: UnsafeMutablePointer<Float>, relu: Bool
+        sums: UnsafeMutablePointer<Int32>, output: UnsafeMutablePointer<Float>, relu: Bool
     ) {
         let inputs = layer.inputCount
         let inputScale = Quantization.scale(of: UnsafeBufferPointer(start: input, count: inputs))
-        if inputScale > 0 {
-            for i in 0..<inputs { codes[i] = Quantization.code(input[i], scale: inputScale) }
-        } else {
-            codes.update(repeating: 0, count: inputs)
+        for i in 0..<inputs { codes[i] = Quantization.code(input[i], scale: inputScale) }
+        layer.packed.withUnsafeBufferPointer { packed in
+            Int8Kernel.accumulate(
+                codes: codes, inputs: inputs, weights: packed.baseAddress!, stride: layer.paddedOutputs, sums: sums)
         }
-        layer.weights.withUnsafeBufferPointer { weights in
-            layer.scales.withUnsafeBufferPointer { scales in
-                layer.bias.withUnsafeBufferPointer { bias in
-                    for j in 0..<layer.outputCount {
-                        let sum = Int8Kernel.dot(codes, weights.baseAddress! + j * inputs, count: inputs)
-                        let value = Float(sum) * (inputScale * scales[j]) + bias[j]
-                        output[j] = relu ? max(value, 0) : value
-                    }
+        layer.scales.withUnsafeBufferPointer { scales in
+            layer.bias.withUnsafeBufferPointer { bias in
+                for j in 0..<layer.outputCount {
+                    let value = Float(sums[j]) * (inputScale * scales[j]) + bias[j]
+                    output[j] = relu ? max(value, 0) : value
                 }
             }
         }
-    }
-}
-
-/// The integer inner loop of the int8 path.
-enum Int8Kernel {
-    /// `Σ a[i] * b[i]` in `Int32`; callers keep `count` at most ``QuantizedLayer/maximumInputs``
-    /// so the sum of products of codes in ±127 cannot overflow.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Int8>, count: Int) -> Int32 {
-        // Widening to Int16 products and Int32 sums lets the optimizer use packed multiply-add.
-        var sum: Int32 = 0
-        for i in 0..<count { sum &+= Int32(Int16(a[i]) &* Int16(b[i])) }
-        return sum
     }
 }

@@ -34,6 +34,7 @@ public enum Trainer {
 
         for epoch in stride(from: 1, through: configuration.epochs, by: 1) {
             let start = clock.now
+            let cpuStart = Self.threadCPUSeconds()
             rng.shuffle(&order)
             var lossSum: Double = 0
             var correct = 0
@@ -60,6 +61,7 @@ public enum Trainer {
                 }
             }
             let elapsed = clock.now - start
+            let cpu = Self.threadCPUSeconds() - cpuStart
             guard lossSum.isFinite else {
                 throw ComputeError(
                     .nonFinite, "training", at: "epoch \(epoch)",
@@ -69,7 +71,8 @@ public enum Trainer {
                 epoch: epoch, trainLoss: lossSum / Double(data.count),
                 trainAccuracy: Double(correct) / Double(data.count),
                 milliseconds: Double(elapsed.components.seconds) * 1e3
-                    + Double(elapsed.components.attoseconds) * 1e-15)
+                    + Double(elapsed.components.attoseconds) * 1e-15,
+                cpuMilliseconds: cpu * 1e3)
             if let validation {
                 let current = MLP(uncheckedLayers: workspace.layers(), classLabels: model.classLabels)
                 let logits = try current.logits(validation.features)
@@ -85,6 +88,13 @@ public enum Trainer {
             try layer.weights.checkFinite("trained layer \(index) weights")
         }
         return TrainingResult(model: trained, epochs: reports)
+    }
+
+    /// CPU time consumed by the calling thread so far.
+    static func threadCPUSeconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9
     }
 
     static func check(_ data: LabeledData, against model: MLP, subject: String) throws(ComputeError) {

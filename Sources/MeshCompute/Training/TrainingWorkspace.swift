@@ -88,18 +88,7 @@ final class TrainingWorkspace {
                 transposeA: false, transposeB: false, m: rows, n: outputs, k: inputs,
                 alpha: 1, a: self.activations[layer], lda: inputs, b: self.weights[layer], ldb: outputs,
                 beta: 0, c: output, ldc: outputs)
-            let bias = self.biases[layer]
-            if layer < self.layerCount - 1 {
-                for row in 0..<rows {
-                    let values = output + row * outputs
-                    for j in 0..<outputs { values[j] = max(values[j] + bias[j], 0) }
-                }
-            } else {
-                for row in 0..<rows {
-                    let values = output + row * outputs
-                    for j in 0..<outputs { values[j] += bias[j] }
-                }
-            }
+            Lanes.addBias(self.biases[layer], to: output, rows: rows, columns: outputs, relu: layer < self.layerCount - 1)
         }
         let classes = self.widths.last!
         let probabilities = self.activations.last!
@@ -133,21 +122,14 @@ final class TrainingWorkspace {
                 transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows,
                 alpha: 1, a: self.activations[layer], lda: inputs, b: self.delta, ldb: outputs,
                 beta: 0, c: self.weightGradients[layer], ldc: outputs)
-            let biasGradient = self.biasGradients[layer]
-            biasGradient.update(repeating: 0, count: outputs)
-            for row in 0..<rows {
-                let d = self.delta + row * outputs
-                for j in 0..<outputs { biasGradient[j] += d[j] }
-            }
+            Lanes.columnSums(self.delta, rows: rows, columns: outputs, into: self.biasGradients[layer])
             if layer > firstTrainable {
                 BLAS.gemm(
                     transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs,
                     alpha: 1, a: self.delta, lda: outputs, b: self.weights[layer], ldb: outputs,
                     beta: 0, c: self.spareDelta, ldc: inputs)
                 // The ReLU's derivative: its output is positive exactly where its input was.
-                let activation = self.activations[layer]
-                let count = rows * inputs
-                for index in 0..<count where !(activation[index] > 0) { self.spareDelta[index] = 0 }
+                Lanes.maskByPositive(self.spareDelta, where: self.activations[layer], count: rows * inputs)
                 swap(&self.delta, &self.spareDelta)
             }
             layer -= 1
@@ -186,6 +168,11 @@ final class TrainingWorkspace {
         }
     }
 
+    // The update loops below are written with explicit SIMD8 blocks: as plain loops over four
+    // pointers the optimizer kept them scalar (possible aliasing, and `squareRoot()` with a libm
+    // fallback), and Adam was a third of an epoch. Each lane computes exactly the scalar formula
+    // of the tail loop, so the result does not depend on where a block boundary falls.
+
     @inline(__always)
     private static func adam(
         parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, moments: UnsafeMutablePointer<Float>,
@@ -194,13 +181,26 @@ final class TrainingWorkspace {
     ) {
         let keep1 = 1 - beta1
         let keep2 = 1 - beta2
-        for index in 0..<count {
-            let g = gradients[index] + l2 * parameters[index]
+        var index = 0
+        while index + 8 <= count {
+            let p = Lanes.load(parameters + index)
+            let g = Lanes.load(gradients + index) + l2 * p
+            let m = beta1 * Lanes.load(moments + index) + keep1 * g
+            let v = beta2 * Lanes.load(squares + index) + keep2 * g * g
+            Lanes.store(m, moments + index)
+            Lanes.store(v, squares + index)
+            Lanes.store(p - learningRate * (m * correction1) / ((v * correction2).squareRoot() + epsilon), parameters + index)
+            index += 8
+        }
+        while index < count {
+            let p = parameters[index]
+            let g = gradients[index] + l2 * p
             let m = beta1 * moments[index] + keep1 * g
             let v = beta2 * squares[index] + keep2 * g * g
             moments[index] = m
             squares[index] = v
-            parameters[index] -= learningRate * (m * correction1) / ((v * correction2).squareRoot() + epsilon)
+            parameters[index] = p - learningRate * (m * correction1) / ((v * correction2).squareRoot() + epsilon)
+            index += 1
         }
     }
 
@@ -209,37 +209,38 @@ final class TrainingWorkspace {
         parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, velocity: UnsafeMutablePointer<Float>,
         count: Int, l2: Float, learningRate: Float, momentum: Float
     ) {
-        for index in 0..<count {
-            let g = gradients[index] + l2 * parameters[index]
-            let v = momentum * velocity[index] - learningRate * g
+        var index = 0
+        while index + 8 <= count {
+            let p = Lanes.load(parameters + index)
+            let v = momentum * Lanes.load(velocity + index) - learningRate * (Lanes.load(gradients + index) + l2 * p)
+            Lanes.store(v, velocity + index)
+            Lanes.store(p + v, parameters + index)
+            index += 8
+        }
+        while index < count {
+            let p = parameters[index]
+            let v = momentum * velocity[index] - learningRate * (gradients[index] + l2 * p)
             velocity[index] = v
-            parameters[index] += v
+            parameters[index] = p + v
+            index += 1
         }
     }
 
     /// The current parameters as layers.
-    func layers() -> [DenseLayer] {
-        (0..<self.layerCount).map { layer in
-            let inputs = self.widths[layer]
-            let outputs = self.widths[layer + 1]
-            return DenseLayer(
-                unchecked: Matrix(
-                    rows: inputs, columns: outputs,
-                    unchecked: Array(UnsafeBufferPointer(start: self.weights[layer], count: inputs * outputs))),
-                bias: Array(UnsafeBufferPointer(start: self.biases[layer], count: outputs)))
-        }
-    }
+    func layers() -> [DenseLayer] { self.snapshot(weights: self.weights, biases: self.biases) }
 
     /// The current gradients as layers (weights' gradients without the L2 term).
-    func gradients() -> [DenseLayer] {
+    func gradients() -> [DenseLayer] { self.snapshot(weights: self.weightGradients, biases: self.biasGradients) }
+
+    private func snapshot(weights: [UnsafeMutablePointer<Float>], biases: [UnsafeMutablePointer<Float>]) -> [DenseLayer] {
         (0..<self.layerCount).map { layer in
             let inputs = self.widths[layer]
             let outputs = self.widths[layer + 1]
             return DenseLayer(
                 unchecked: Matrix(
                     rows: inputs, columns: outputs,
-                    unchecked: Array(UnsafeBufferPointer(start: self.weightGradients[layer], count: inputs * outputs))),
-                bias: Array(UnsafeBufferPointer(start: self.biasGradients[layer], count: outputs)))
+                    unchecked: Array(UnsafeBufferPointer(start: weights[layer], count: inputs * outputs))),
+                bias: Array(UnsafeBufferPointer(start: biases[layer], count: outputs)))
         }
     }
 }
