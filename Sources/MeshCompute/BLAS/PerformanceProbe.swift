@@ -11,6 +11,12 @@ public enum PerformanceProbe {
         public var gflops: Double
         /// What ran ("sgemm 2048", "avx512f").
         public var detail: String
+
+        /// A rate.
+        public init(gflops: Double, detail: String) {
+            self.gflops = gflops
+            self.detail = detail
+        }
     }
 
     /// Times `C = A·B` for `size x size` matrices through `cblas_sgemm` with OpenBLAS's current
