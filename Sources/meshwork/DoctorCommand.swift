@@ -46,14 +46,24 @@ struct DoctorCommand: AsyncParsableCommand {
         }
         let fraction = fma.gflops > 0 ? gemm.gflops / fma.gflops : 0
         let recommended = BLASKernel.recommendedCoreType(
-            environment: environment, features: features, currentCore: BLAS.coreName)
+            environment: environment,
+            features: features,
+            currentCore: BLAS.coreName
+        )
         print("cpu: \(features.modelName ?? "unknown")")
         print("cpu features: \(features.relevantFlags.joined(separator: " "))")
         print("blas kernel: \(BLAS.coreName) (OPENBLAS_CORETYPE=\(environment[BLASKernel.environmentKey] ?? "unset"))")
         if let recommended {
             print("blas advice: start compute processes with OPENBLAS_CORETYPE=\(recommended)")
         }
-        print(String(format: "sgemm %d, 1 thread: %.1f GFLOPS (%.0f %% of the FMA ceiling)", size, gemm.gflops, fraction * 100))
+        print(
+            String(
+                format: "sgemm %d, 1 thread: %.1f GFLOPS (%.0f %% of the FMA ceiling)",
+                size,
+                gemm.gflops,
+                fraction * 100
+            )
+        )
         print(String(format: "sgemm %d, %d threads: %.1f GFLOPS", size, BLAS.processorCount, gemmAllCores.gflops))
         print("fma ceiling, 1 core (\(fma.detail)): " + String(format: "%.1f GFLOPS", fma.gflops))
         if self.json {
@@ -90,7 +100,10 @@ enum BLASKernelRelaunch {
         let current = BLAS.coreName
         guard
             let core = BLASKernel.recommendedCoreType(
-                environment: environment, features: .current(), currentCore: current)
+                environment: environment,
+                features: .current(),
+                currentCore: current
+            )
         else {
             Self.note("meshwork: BLAS kernel \(current)\n")
             return
