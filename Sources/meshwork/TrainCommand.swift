@@ -83,15 +83,21 @@ struct TrainCommand: AsyncParsableCommand {
         default: throw InputError(message: "--optimizer \(self.optimizer): expected adam or sgd")
         }
         let configuration = TrainingConfiguration(
-            epochs: self.epochs, batchSize: self.batch, learningRate: self.lr, l2: self.l2, optimizer: optimizer,
-            seed: self.seed)
+            epochs: self.epochs,
+            batchSize: self.batch,
+            learningRate: self.lr,
+            l2: self.l2,
+            optimizer: optimizer,
+            seed: self.seed
+        )
         try configuration.validate()
 
         let text: String
         do {
             text = try String(contentsOfFile: self.data, encoding: .utf8)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: self.data) ? "cannot be read as UTF-8 text" : "no such file"
+            let reason =
+                FileManager.default.fileExists(atPath: self.data) ? "cannot be read as UTF-8 text" : "no such file"
             throw InputError(message: "\(self.data): \(reason)")
         }
         let table = try CSVTable.parse(text: text, source: self.data, labelColumn: self.label)
@@ -100,21 +106,30 @@ struct TrainCommand: AsyncParsableCommand {
         let trainTable = table.selecting(rows: split.train)
         let scaler = try Standardizer(fitting: trainTable)
         let classes = table.classLabels
-        let train = try LabeledData(table: scaler.transform(trainTable), classLabels: classes, subject: "\(self.data) training rows")
+        let train = try LabeledData(
+            table: scaler.transform(trainTable),
+            classLabels: classes,
+            subject: "\(self.data) training rows"
+        )
         let test = try LabeledData(
-            table: scaler.transform(table.selecting(rows: split.test)), classLabels: classes, subject: "\(self.data) test rows")
+            table: scaler.transform(table.selecting(rows: split.test)),
+            classLabels: classes,
+            subject: "\(self.data) test rows"
+        )
         let initial = MLP(architecture: architecture, inputs: table.featureCount, classLabels: classes, seed: self.seed)
         BLASKernelRelaunch.note(
             "meshwork train: \(table.rowCount) rows (\(train.count) train, \(test.count) test), "
                 + "\(table.featureCount) features, \(classes.count) classes; model \(architecture) "
-                + "(\(initial.parameterCount) parameters)\n")
+                + "(\(initial.parameterCount) parameters)\n"
+        )
 
         let executor = ComputeExecutor(name: "meshwork.train", blasThreads: 1)
         defer { executor.shutdown() }
         let epochs = self.epochs
         let quantize = self.quantize
         let outcome = try await executor.run { () throws(ComputeError) -> Outcome in
-            let result = try Trainer.train(initial, on: train, configuration: configuration, validation: test) { report in
+            let result = try Trainer.train(initial, on: train, configuration: configuration, validation: test) {
+                report in
                 BLASKernelRelaunch.note(Self.progressLine(report, of: epochs))
             }
             return try Outcome(result: result, test: test, quantize: quantize)
@@ -129,7 +144,8 @@ struct TrainCommand: AsyncParsableCommand {
     private static func progressLine(_ report: EpochReport, of epochs: Int) -> String {
         let width = String(epochs).count
         let epoch = String(report.epoch).leftPadded(to: width)
-        var line = "epoch \(epoch)/\(epochs)  loss " + String(format: "%.4f", report.trainLoss)
+        var line =
+            "epoch \(epoch)/\(epochs)  loss " + String(format: "%.4f", report.trainLoss)
             + "  train " + String(format: "%.2f%%", report.trainAccuracy * 100)
         if let accuracy = report.validationAccuracy {
             line += "  test " + String(format: "%.2f%%", accuracy * 100)
@@ -148,27 +164,45 @@ struct TrainCommand: AsyncParsableCommand {
     private func printSummary(_ outcome: Outcome, table: CSVTable, train: LabeledData, test: LabeledData) {
         let fp32 = outcome.report
         func percent(_ value: Double) -> String { String(format: "%.2f %%", value * 100) }
-        print("dataset: \(self.data) (\(table.rowCount) rows, \(table.featureCount) features, \(fp32.classLabels.count) classes)")
+        print(
+            "dataset: \(self.data) (\(table.rowCount) rows, \(table.featureCount) features, \(fp32.classLabels.count) classes)"
+        )
         print("model: \(outcome.model.architecture), \(outcome.model.parameterCount) parameters, seed \(self.seed)")
         print("blas: \(BLAS.coreName), \(BLAS.threadCount) thread")
-        print("epoch time (epochs 2…\(self.epochs)): mean " + String(format: "%.3f ms", outcome.epochMilliseconds)
-            + ", median " + String(format: "%.3f ms", outcome.medianEpochMilliseconds)
-            + ", CPU " + String(format: "%.3f ms", outcome.epochCPUMilliseconds))
+        print(
+            "epoch time (epochs 2…\(self.epochs)): mean " + String(format: "%.3f ms", outcome.epochMilliseconds)
+                + ", median " + String(format: "%.3f ms", outcome.medianEpochMilliseconds)
+                + ", CPU " + String(format: "%.3f ms", outcome.epochCPUMilliseconds)
+        )
         print("test accuracy: \(percent(fp32.accuracy)), macro-F1 \(percent(fp32.macroF1))")
-        print("test NLL " + String(format: "%.4f", fp32.negativeLogLikelihood) + ", ECE (15 bins) "
-            + String(format: "%.4f", fp32.expectedCalibrationError))
-        print("worst classes: " + fp32.worstClasses.map { "\($0.label) (F1 \(percent($0.f1)))" }.joined(separator: ", "))
+        print(
+            "test NLL " + String(format: "%.4f", fp32.negativeLogLikelihood) + ", ECE (15 bins) "
+                + String(format: "%.4f", fp32.expectedCalibrationError)
+        )
+        print(
+            "worst classes: " + fp32.worstClasses.map { "\($0.label) (F1 \(percent($0.f1)))" }.joined(separator: ", ")
+        )
         if !fp32.mostConfused.isEmpty {
-            print("most confused: " + fp32.mostConfused.map { "\($0.actual)→\($0.predicted) ×\($0.count)" }.joined(separator: ", "))
+            print(
+                "most confused: "
+                    + fp32.mostConfused.map { "\($0.actual)→\($0.predicted) ×\($0.count)" }.joined(separator: ", ")
+            )
         }
         print("fp32 weights: \(outcome.fp32Bytes) bytes")
         if let int8 = outcome.int8 {
-            print("int8 test accuracy: \(percent(int8.report.accuracy)), macro-F1 \(percent(int8.report.macroF1)), "
-                + "top-1 agreement with fp32 \(percent(int8.agreement))")
-            print("int8 weights: \(int8.bytes) bytes (" + String(format: "%.2f×", Double(outcome.fp32Bytes) / Double(int8.bytes))
-                + " smaller)")
-            print("single-row latency: fp32 " + String(format: "%.2f µs", outcome.fp32RowMicroseconds)
-                + ", int8 " + String(format: "%.2f µs", int8.rowMicroseconds))
+            print(
+                "int8 test accuracy: \(percent(int8.report.accuracy)), macro-F1 \(percent(int8.report.macroF1)), "
+                    + "top-1 agreement with fp32 \(percent(int8.agreement))"
+            )
+            print(
+                "int8 weights: \(int8.bytes) bytes ("
+                    + String(format: "%.2f×", Double(outcome.fp32Bytes) / Double(int8.bytes))
+                    + " smaller)"
+            )
+            print(
+                "single-row latency: fp32 " + String(format: "%.2f µs", outcome.fp32RowMicroseconds)
+                    + ", int8 " + String(format: "%.2f µs", int8.rowMicroseconds)
+            )
         }
         guard self.json else { return }
         var object: [String: ComputeJSON] = [
@@ -195,9 +229,11 @@ struct TrainCommand: AsyncParsableCommand {
             "test_nll": .number(ComputeJSON.rounded(fp32.negativeLogLikelihood, 6)),
             "test_ece": .number(ComputeJSON.rounded(fp32.expectedCalibrationError, 6)),
             "worst_classes": .array(fp32.worstClasses.map { .number(Double($0.label)) }),
-            "most_confused": .array(fp32.mostConfused.map {
-                .array([.number(Double($0.actual)), .number(Double($0.predicted)), .number(Double($0.count))])
-            }),
+            "most_confused": .array(
+                fp32.mostConfused.map {
+                    .array([.number(Double($0.actual)), .number(Double($0.predicted)), .number(Double($0.count))])
+                }
+            ),
             "fp32_bytes": .number(Double(outcome.fp32Bytes)),
             "fp32_row_us": .number(ComputeJSON.rounded(outcome.fp32RowMicroseconds, 3)),
             "int8_test_accuracy": .null,
@@ -246,15 +282,23 @@ private struct Outcome: Sendable {
         self.report = try EvaluationReport(logits: result.model.logits(test.features), data: test)
         self.fp32Bytes = WeightsFile.encode(result.model).count
         let row = test.features.gatheringRows([0])
-        self.fp32RowMicroseconds = try Self.medianMicroseconds { () throws(ComputeError) in _ = try result.model.logits(row) }
+        self.fp32RowMicroseconds = try Self.medianMicroseconds { () throws(ComputeError) in
+            _ = try result.model.logits(row)
+        }
         guard quantize else { return }
         let int8 = QuantizedMLP(quantizing: result.model)
         let report = try EvaluationReport(logits: int8.logits(test.features), data: test)
         let agreement = EvaluationReport.agreement(
-            try result.model.predictLabels(test.features), try int8.predictLabels(test.features))
+            try result.model.predictLabels(test.features),
+            try int8.predictLabels(test.features)
+        )
         self.int8 = Int8Outcome(
-            model: int8, report: report, agreement: agreement, bytes: WeightsFile.encode(int8).count,
-            rowMicroseconds: try Self.medianMicroseconds { () throws(ComputeError) in _ = try int8.logits(row) })
+            model: int8,
+            report: report,
+            agreement: agreement,
+            bytes: WeightsFile.encode(int8).count,
+            rowMicroseconds: try Self.medianMicroseconds { () throws(ComputeError) in _ = try int8.logits(row) }
+        )
     }
 
     /// The median of 501 timed calls, after 50 untimed ones.

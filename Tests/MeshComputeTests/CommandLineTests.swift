@@ -29,12 +29,16 @@ struct CommandLineTests {
         let stderr = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Run(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     static func temporaryFile(_ name: String, _ text: String) throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meshwork-cli-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "meshwork-cli-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent(name).path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -51,7 +55,10 @@ struct CommandLineTests {
         #expect(run.status == 0, "\(run.stderr)")
         let last = try #require(run.stdout.split(separator: "\n").last)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
-        for key in ["test_accuracy", "test_macro_f1", "epoch_ms", "int8_test_accuracy", "int8_agreement", "fp32_bytes", "int8_bytes", "blas_core"] {
+        for key in [
+            "test_accuracy", "test_macro_f1", "epoch_ms", "int8_test_accuracy", "int8_agreement", "fp32_bytes",
+            "int8_bytes", "blas_core",
+        ] {
             #expect(object[key] != nil, "missing \(key)")
         }
         #expect((object["test_accuracy"] as? Double ?? 0) > 0.85)

@@ -51,10 +51,14 @@ struct EvaluationTests {
         #expect { try EvaluationReport(logits: Self.logits, targets: [0, 1], classLabels: [10, 20, 30]) } throws: {
             ($0 as? ComputeError)?.code == .shapeMismatch
         }
-        #expect { try EvaluationReport(logits: Self.logits, targets: [0, 0, 1, 1, 2, 3], classLabels: [10, 20, 30]) } throws: {
+        #expect {
+            try EvaluationReport(logits: Self.logits, targets: [0, 0, 1, 1, 2, 3], classLabels: [10, 20, 30])
+        } throws: {
             ($0 as? ComputeError)?.code == .labelOutOfRange
         }
-        #expect { try EvaluationReport(logits: Matrix(rows: 0, columns: 3), targets: [], classLabels: [10, 20, 30]) } throws: {
+        #expect {
+            try EvaluationReport(logits: Matrix(rows: 0, columns: 3), targets: [], classLabels: [10, 20, 30])
+        } throws: {
             ($0 as? ComputeError)?.code == .emptyDataset
         }
         var nan = Self.logits

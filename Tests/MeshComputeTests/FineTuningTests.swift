@@ -23,7 +23,11 @@ struct FineTuningTests {
         #expect(newTrain.count < 80)
 
         let base = MLP(architecture: .mlp(hidden: [64]), inputs: 64, classLabels: [0, 1, 2, 3, 4], seed: 2)
-        let pretrained = try Trainer.train(base, on: pretrainData, configuration: TrainingConfiguration(epochs: 60, seed: 2)).model
+        let pretrained = try Trainer.train(
+            base,
+            on: pretrainData,
+            configuration: TrainingConfiguration(epochs: 60, seed: 2)
+        ).model
         let start = try pretrained.replacingHead(classLabels: [5, 6, 7, 8, 9], seed: 2)
         #expect(start.layers[0] == pretrained.layers[0])
         #expect(start.classLabels == [5, 6, 7, 8, 9])

@@ -25,7 +25,9 @@ struct GradientCheckTests {
         let h: Float = 1e-3
         var analytic: [Double] = []
         var numeric: [Double] = []
-        func loss(_ model: MLP) throws -> Double { try model.lossAndGradients(inputs: inputs, targets: targets, l2: l2).loss }
+        func loss(_ model: MLP) throws -> Double {
+            try model.lossAndGradients(inputs: inputs, targets: targets, l2: l2).loss
+        }
         for layer in model.layers.indices {
             for index in model.layers[layer].weights.values.indices {
                 var plus = model
@@ -47,7 +49,8 @@ struct GradientCheckTests {
             }
         }
         let difference = zip(analytic, numeric).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
-        let scale = analytic.map { $0 * $0 }.reduce(0, +).squareRoot() + numeric.map { $0 * $0 }.reduce(0, +).squareRoot()
+        let scale =
+            analytic.map { $0 * $0 }.reduce(0, +).squareRoot() + numeric.map { $0 * $0 }.reduce(0, +).squareRoot()
         #expect(difference / scale < 1e-2, "relative gradient error \(difference / scale)")
         #expect(analytic.contains { abs($0) > 1e-3 })
         // The problem is fixed by its seed, so a per-parameter bound is not flaky either.

@@ -3,24 +3,40 @@ import Testing
 
 @Suite("BLAS kernel choice")
 struct KernelChoiceTests {
-    static let avx512 = CPUFeatures(flags: ["sse3", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"])
+    static let avx512 = CPUFeatures(flags: [
+        "sse3", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",
+    ])
     static let avx2 = CPUFeatures(flags: ["sse3", "avx", "avx2", "fma"])
     static let sse = CPUFeatures(flags: ["sse3", "ssse3"])
 
     @Test func aPrescottFallbackOnAnAVX512CPUGetsSkylakeX() {
-        #expect(BLASKernel.recommendedCoreType(environment: [:], features: Self.avx512, currentCore: "Prescott") == "SkylakeX")
-        #expect(BLASKernel.recommendedCoreType(environment: [:], features: Self.avx512, currentCore: "Haswell") == "SkylakeX")
+        #expect(
+            BLASKernel.recommendedCoreType(environment: [:], features: Self.avx512, currentCore: "Prescott")
+                == "SkylakeX"
+        )
+        #expect(
+            BLASKernel.recommendedCoreType(environment: [:], features: Self.avx512, currentCore: "Haswell")
+                == "SkylakeX"
+        )
     }
 
     @Test func anAVX2CPUGetsHaswell() {
-        #expect(BLASKernel.recommendedCoreType(environment: [:], features: Self.avx2, currentCore: "Prescott") == "Haswell")
-        #expect(BLASKernel.recommendedCoreType(environment: [:], features: Self.avx2, currentCore: "Sandybridge") == "Haswell")
+        #expect(
+            BLASKernel.recommendedCoreType(environment: [:], features: Self.avx2, currentCore: "Prescott") == "Haswell"
+        )
+        #expect(
+            BLASKernel.recommendedCoreType(environment: [:], features: Self.avx2, currentCore: "Sandybridge")
+                == "Haswell"
+        )
     }
 
     @Test func aValueAlreadySetIsAlwaysRespected() {
         for value in ["Prescott", "SkylakeX", "Haswell", ""] {
             let environment = ["OPENBLAS_CORETYPE": value, "PATH": "/usr/bin"]
-            #expect(BLASKernel.recommendedCoreType(environment: environment, features: Self.avx512, currentCore: "Prescott") == nil)
+            #expect(
+                BLASKernel.recommendedCoreType(environment: environment, features: Self.avx512, currentCore: "Prescott")
+                    == nil
+            )
         }
     }
 
@@ -36,9 +52,17 @@ struct KernelChoiceTests {
     @Test func partialAVX512OrNoAVX2GetsNothingBetter() {
         // avx512f alone (Knights Landing has no BW/DQ/VL) is not the SkylakeX set: fall to Haswell.
         let knights = CPUFeatures(flags: ["avx2", "fma", "avx512f", "avx512cd"])
-        #expect(BLASKernel.recommendedCoreType(environment: [:], features: knights, currentCore: "Prescott") == "Haswell")
+        #expect(
+            BLASKernel.recommendedCoreType(environment: [:], features: knights, currentCore: "Prescott") == "Haswell"
+        )
         #expect(BLASKernel.recommendedCoreType(environment: [:], features: Self.sse, currentCore: "Prescott") == nil)
-        #expect(BLASKernel.recommendedCoreType(environment: [:], features: CPUFeatures(flags: ["avx2"]), currentCore: "Prescott") == nil)
+        #expect(
+            BLASKernel.recommendedCoreType(
+                environment: [:],
+                features: CPUFeatures(flags: ["avx2"]),
+                currentCore: "Prescott"
+            ) == nil
+        )
     }
 
     @Test func cpuinfoIsParsed() {

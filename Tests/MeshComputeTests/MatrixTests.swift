@@ -6,7 +6,11 @@ import Testing
 struct MatrixTests {
     static func random(_ rows: Int, _ columns: Int, seed: UInt64) -> Matrix {
         var rng = SeededRandom(seed: seed, key: "matrix")
-        return try! Matrix(rows: rows, columns: columns, values: (0..<(rows * columns)).map { _ in rng.nextUnitFloat() - 0.5 })
+        return try! Matrix(
+            rows: rows,
+            columns: columns,
+            values: (0..<(rows * columns)).map { _ in rng.nextUnitFloat() - 0.5 }
+        )
     }
 
     static func naive(_ a: Matrix, _ b: Matrix) -> Matrix {
@@ -28,7 +32,11 @@ struct MatrixTests {
         let product = try a.multiplied(by: b)
         let expected = Self.naive(a, b)
         #expect(zip(product.values, expected.values).allSatisfy { abs($0 - $1) < 1e-5 })
-        let viaTransposes = try a.transposed().multiplied(by: b.transposed(), transposingSelf: true, transposingOther: true)
+        let viaTransposes = try a.transposed().multiplied(
+            by: b.transposed(),
+            transposingSelf: true,
+            transposingOther: true
+        )
         #expect(zip(viaTransposes.values, expected.values).allSatisfy { abs($0 - $1) < 1e-5 })
     }
 
@@ -36,7 +44,9 @@ struct MatrixTests {
         #expect { try Matrix(rows: 2, columns: 3).multiplied(by: Matrix(rows: 2, columns: 3)) } throws: {
             ($0 as? ComputeError)?.code == .shapeMismatch
         }
-        #expect { try Matrix(rows: 2, columns: 3, values: [1, 2]) } throws: { ($0 as? ComputeError)?.code == .shapeMismatch }
+        #expect { try Matrix(rows: 2, columns: 3, values: [1, 2]) } throws: {
+            ($0 as? ComputeError)?.code == .shapeMismatch
+        }
         #expect { try Matrix([[1, 2], [3]]) } throws: { ($0 as? ComputeError)?.code == .shapeMismatch }
         var m = Matrix(rows: 2, columns: 2)
         #expect { try m.addRowVector([1, 2, 3]) } throws: { ($0 as? ComputeError)?.code == .shapeMismatch }

@@ -11,8 +11,13 @@ struct QuantizationTests {
         let fp32Report = try EvaluationReport(logits: model.logits(test.features), data: test)
         let int8Report = try EvaluationReport(logits: int8.logits(test.features), data: test)
         let agreement = EvaluationReport.agreement(
-            try model.predictLabels(test.features), try int8.predictLabels(test.features))
-        #expect(abs(int8Report.accuracy - fp32Report.accuracy) <= 0.005, "fp32 \(fp32Report.accuracy), int8 \(int8Report.accuracy)")
+            try model.predictLabels(test.features),
+            try int8.predictLabels(test.features)
+        )
+        #expect(
+            abs(int8Report.accuracy - fp32Report.accuracy) <= 0.005,
+            "fp32 \(fp32Report.accuracy), int8 \(int8Report.accuracy)"
+        )
         #expect(agreement >= 0.99, "top-1 agreement \(agreement)")
         let fp32Bytes = WeightsFile.encode(model).count
         let int8Bytes = WeightsFile.encode(int8).count
@@ -30,7 +35,9 @@ struct QuantizationTests {
 
     @Test func perChannelScalesUseEachColumnsLargestMagnitude() throws {
         let layer = try DenseLayer(
-            weights: Matrix([[1, -0.5, 0], [-2, 0.25, 0], [0.5, 0.1, 0]]), bias: [0, 0, 0])
+            weights: Matrix([[1, -0.5, 0], [-2, 0.25, 0], [0.5, 0.1, 0]]),
+            bias: [0, 0, 0]
+        )
         let q = QuantizedLayer(quantizing: layer)
         #expect(q.scales == [2 / 127, 0.5 / 127, 0])
         // Input-major, like the float weights: input 0's codes first.
@@ -74,8 +81,12 @@ struct QuantizationTests {
 
     @Test func badInputIsATypedError() throws {
         let int8 = QuantizedMLP(quantizing: Fixtures.trainedDigits.model)
-        #expect { try int8.logits(Matrix(rows: 2, columns: 10)) } throws: { ($0 as? ComputeError)?.code == .shapeMismatch }
-        #expect { try int8.logits(Matrix(rows: 0, columns: 64)) } throws: { ($0 as? ComputeError)?.code == .emptyDataset }
+        #expect { try int8.logits(Matrix(rows: 2, columns: 10)) } throws: {
+            ($0 as? ComputeError)?.code == .shapeMismatch
+        }
+        #expect { try int8.logits(Matrix(rows: 0, columns: 64)) } throws: {
+            ($0 as? ComputeError)?.code == .emptyDataset
+        }
         var bad = Matrix(rows: 1, columns: 64)
         bad[0, 5] = .infinity
         #expect { try int8.logits(bad) } throws: { ($0 as? ComputeError)?.code == .nonFinite }

@@ -33,7 +33,8 @@ struct ReferenceVectors: Decodable {
                 DenseLayer(weights: Self.matrix(self.W1), bias: self.b1.map(Float.init)),
                 DenseLayer(weights: Self.matrix(self.W2), bias: self.b2.map(Float.init)),
             ],
-            classLabels: Array(0..<10))
+            classLabels: Array(0..<10)
+        )
     }
 }
 
@@ -48,16 +49,22 @@ struct ReferenceVectorTests {
         let worst = zip(logits.values, expected.values).map { abs($0 - $1) }.max()!
         #expect(worst <= 1e-4, "largest fp32 logit difference \(worst)")
         // `y` are the true labels; the model is not perfect, so compare with the reference's argmax.
-        #expect(try self.reference.model.predictLabels(ReferenceVectors.matrix(self.reference.x)) == expected.argmaxPerRow())
+        #expect(
+            try self.reference.model.predictLabels(ReferenceVectors.matrix(self.reference.x)) == expected.argmaxPerRow()
+        )
     }
 
     @Test func weightCodesAndScalesMatch() {
         let quantized = QuantizedMLP(quantizing: self.reference.model)
-        for (layer, (codes, scales)) in [(self.reference.W1q, self.reference.s1), (self.reference.W2q, self.reference.s2)].enumerated() {
+        for (layer, (codes, scales)) in [
+            (self.reference.W1q, self.reference.s1), (self.reference.W2q, self.reference.s2),
+        ].enumerated() {
             let q = quantized.layers[layer]
             var mismatches = 0
             for i in 0..<q.inputCount {
-                for j in 0..<q.outputCount where Int(q.weights[i * q.outputCount + j]) != codes[i][j] { mismatches += 1 }
+                for j in 0..<q.outputCount where Int(q.weights[i * q.outputCount + j]) != codes[i][j] {
+                    mismatches += 1
+                }
             }
             #expect(mismatches == 0, "layer \(layer): \(mismatches) int8 codes differ from the reference")
             let worst = zip(q.scales, scales).map { abs(Double($0) - $1) / max($1, 1e-30) }.max()!

@@ -22,7 +22,10 @@ struct TrainingTests {
         let model = MLP(architecture: .softmax, inputs: 64, classLabels: train.classLabels, seed: 3)
         #expect(model.layers.count == 1)
         let result = try Trainer.train(
-            model, on: train, configuration: TrainingConfiguration(epochs: 20, learningRate: 1e-2, seed: 3))
+            model,
+            on: train,
+            configuration: TrainingConfiguration(epochs: 20, learningRate: 1e-2, seed: 3)
+        )
         let report = try EvaluationReport(logits: result.model.logits(test.features), data: test)
         // scikit-learn's logistic regression: 97.00 ± 0.75 %; 20 epochs of Adam get most of it.
         #expect(report.accuracy >= 0.93, "test accuracy \(report.accuracy)")
@@ -32,7 +35,11 @@ struct TrainingTests {
         let (train, test) = Fixtures.digits
         let model = MLP(architecture: .mlp(hidden: [32]), inputs: 64, classLabels: train.classLabels, seed: 4)
         let configuration = TrainingConfiguration(
-            epochs: 10, learningRate: 0.01, optimizer: .sgd(momentum: 0.9), seed: 4)
+            epochs: 10,
+            learningRate: 0.01,
+            optimizer: .sgd(momentum: 0.9),
+            seed: 4
+        )
         let result = try Trainer.train(model, on: train, configuration: configuration)
         let report = try EvaluationReport(logits: result.model.logits(test.features), data: test)
         #expect(report.accuracy >= 0.93, "test accuracy \(report.accuracy)")
@@ -72,7 +79,10 @@ struct TrainingTests {
         var seen: [EpochReport] = []
         let model = MLP(architecture: .softmax, inputs: 64, classLabels: train.classLabels, seed: 1)
         _ = try Trainer.train(
-            model, on: train, configuration: TrainingConfiguration(epochs: 3, seed: 1), validation: test
+            model,
+            on: train,
+            configuration: TrainingConfiguration(epochs: 3, seed: 1),
+            validation: test
         ) { seen.append($0) }
         #expect(seen.map(\.epoch) == [1, 2, 3])
         #expect(seen.allSatisfy { $0.validationAccuracy != nil && $0.validationLoss != nil && $0.milliseconds > 0 })

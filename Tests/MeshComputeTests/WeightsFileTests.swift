@@ -38,18 +38,26 @@ struct WeightsFileTests {
     @Test func aFlippedBitFailsTheChecksum() throws {
         var bytes = WeightsFile.encode(Self.model)
         bytes[bytes.count - 100] ^= 0x10
-        #expect { try WeightsFile.decode(bytes, source: "m") } throws: { ($0 as? ComputeError)?.code == .checksumMismatch }
+        #expect { try WeightsFile.decode(bytes, source: "m") } throws: {
+            ($0 as? ComputeError)?.code == .checksumMismatch
+        }
     }
 
     @Test func foreignBytesAreRejected() throws {
         var bytes = WeightsFile.encode(Self.model)
         bytes[0] = UInt8(ascii: "X")
-        #expect { try WeightsFile.decode(bytes, source: "m") } throws: { ($0 as? ComputeError)?.code == .unsupportedFormat }
+        #expect { try WeightsFile.decode(bytes, source: "m") } throws: {
+            ($0 as? ComputeError)?.code == .unsupportedFormat
+        }
         var newer = WeightsFile.encode(Self.model)
         newer[4] = 9
-        #expect { try WeightsFile.decode(newer, source: "m") } throws: { ($0 as? ComputeError)?.code == .unsupportedFormat }
+        #expect { try WeightsFile.decode(newer, source: "m") } throws: {
+            ($0 as? ComputeError)?.code == .unsupportedFormat
+        }
         let padded = WeightsFile.encode(Self.model) + [0]
-        #expect { try WeightsFile.decode(padded, source: "m") } throws: { ($0 as? ComputeError)?.code == .unsupportedFormat }
+        #expect { try WeightsFile.decode(padded, source: "m") } throws: {
+            ($0 as? ComputeError)?.code == .unsupportedFormat
+        }
     }
 
     @Test func aNaNWeightWithAValidChecksumIsRejected() throws {

@@ -23,7 +23,11 @@ struct CSVTableTests {
     }
 
     @Test func theLabelColumnMayBeAnywhereAndNamed() throws {
-        let table = try CSVTable.parse(text: "y, \"x1\" ,x2\r\n1,0.5,7\r\n\r\n0,1.5,8\r\n", source: "t", labelColumn: "y")
+        let table = try CSVTable.parse(
+            text: "y, \"x1\" ,x2\r\n1,0.5,7\r\n\r\n0,1.5,8\r\n",
+            source: "t",
+            labelColumn: "y"
+        )
         #expect(table.featureNames == ["x1", "x2"])
         #expect(table.features == [0.5, 7, 1.5, 8])
         #expect(table.labels == [1, 0])

@@ -29,9 +29,15 @@ struct DatasetSplitTests {
 
     @Test func impossibleSplitsAreErrors() {
         var rng = SeededRandom(seed: 1, key: "split")
-        #expect(throws: DatasetError.self) { try StratifiedSplit(labels: [0, 0, 1], testFraction: 0.2, source: "t", using: &rng) }
-        #expect(throws: DatasetError.self) { try StratifiedSplit(labels: [0, 0], testFraction: 1, source: "t", using: &rng) }
-        #expect(throws: DatasetError.self) { try StratifiedSplit(labels: [], testFraction: 0.2, source: "t", using: &rng) }
+        #expect(throws: DatasetError.self) {
+            try StratifiedSplit(labels: [0, 0, 1], testFraction: 0.2, source: "t", using: &rng)
+        }
+        #expect(throws: DatasetError.self) {
+            try StratifiedSplit(labels: [0, 0], testFraction: 1, source: "t", using: &rng)
+        }
+        #expect(throws: DatasetError.self) {
+            try StratifiedSplit(labels: [], testFraction: 0.2, source: "t", using: &rng)
+        }
     }
 
     @Test func standardizerUsesPopulationStatisticsOfTheFittedRows() throws {

@@ -33,13 +33,36 @@ public enum BLAS {
     /// `C = alpha * op(A) * op(B) + beta * C`, all row-major; `op(A)` is m x k, `op(B)` k x n.
     @inline(__always)
     static func gemm(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        transposeA: Bool,
+        transposeB: Bool,
+        m: Int,
+        n: Int,
+        k: Int,
+        alpha: Float,
+        a: UnsafePointer<Float>,
+        lda: Int,
+        b: UnsafePointer<Float>,
+        ldb: Int,
+        beta: Float,
+        c: UnsafeMutablePointer<Float>,
+        ldc: Int
     ) {
         cblas_sgemm(
-            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+            CblasRowMajor,
+            transposeA ? CblasTrans : CblasNoTrans,
+            transposeB ? CblasTrans : CblasNoTrans,
+            blasint(m),
+            blasint(n),
+            blasint(k),
+            alpha,
+            a,
+            blasint(lda),
+            b,
+            blasint(ldb),
+            beta,
+            c,
+            blasint(ldc)
+        )
     }
 
     /// Runs `iterations` rounds of 8 independent FMA chains with the widest FMA the CPU has and

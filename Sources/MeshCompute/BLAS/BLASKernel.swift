@@ -38,7 +38,9 @@ public enum BLASKernel {
     ///   when the CPU has neither AVX-512 F/BW/DQ/VL nor AVX2+FMA; otherwise ``skylakeX`` or
     ///   ``haswell``.
     public static func recommendedCoreType(
-        environment: [String: String], features: CPUFeatures, currentCore: String
+        environment: [String: String],
+        features: CPUFeatures,
+        currentCore: String
     ) -> String? {
         if environment[environmentKey] != nil { return nil }
         let current = currentCore.lowercased()

@@ -60,7 +60,9 @@ public struct CPUFeatures: Sendable, Hashable {
 
     /// The flags that matter to the BLAS kernel choice, in a fixed order, for reports.
     public var relevantFlags: [String] {
-        ["sse3", "ssse3", "sse4_1", "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",
-         "avx512_vnni", "avx512_bf16", "amx_tile"].filter(self.flags.contains)
+        [
+            "sse3", "ssse3", "sse4_1", "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",
+            "avx512_vnni", "avx512_bf16", "amx_tile",
+        ].filter(self.flags.contains)
     }
 }

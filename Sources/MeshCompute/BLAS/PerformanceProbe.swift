@@ -11,6 +11,12 @@ public enum PerformanceProbe {
         public var gflops: Double
         /// What ran ("sgemm 2048", "avx512f").
         public var detail: String
+
+        /// A rate.
+        public init(gflops: Double, detail: String) {
+            self.gflops = gflops
+            self.detail = detail
+        }
     }
 
     /// Times `C = A·B` for `size x size` matrices through `cblas_sgemm` with OpenBLAS's current
@@ -35,9 +41,20 @@ public enum PerformanceProbe {
                     b.withUnsafeBufferPointer { b in
                         c.withUnsafeMutableBufferPointer { c in
                             BLAS.gemm(
-                                transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1,
-                                a: a.baseAddress!, lda: size, b: b.baseAddress!, ldb: size, beta: 0,
-                                c: c.baseAddress!, ldc: size)
+                                transposeA: false,
+                                transposeB: false,
+                                m: size,
+                                n: size,
+                                k: size,
+                                alpha: 1,
+                                a: a.baseAddress!,
+                                lda: size,
+                                b: b.baseAddress!,
+                                ldb: size,
+                                beta: 0,
+                                c: c.baseAddress!,
+                                ldc: size
+                            )
                         }
                     }
                 }
@@ -54,7 +71,11 @@ public enum PerformanceProbe {
     /// The kernel is C compiled for that ISA (see COpenBLAS/shim.h for why it is not Swift);
     /// without FMA it falls back to a Swift SIMD multiply-then-add loop at the default target,
     /// reported with detail "swift-simd mul+add".
-    public static func fmaCeiling(features: CPUFeatures = .current(), iterations: Int = 20_000_000, repeats: Int = 3) -> Rate {
+    public static func fmaCeiling(
+        features: CPUFeatures = .current(),
+        iterations: Int = 20_000_000,
+        repeats: Int = 3
+    ) -> Rate {
         let clock = ContinuousClock()
         var best = Double.infinity
         var flops: Double = 0
@@ -87,11 +108,23 @@ public enum PerformanceProbe {
     private static func simdChains(iterations: Int) -> Float {
         let x = SIMD8<Float>(repeating: 1e-3)
         let y = SIMD8<Float>(repeating: 0.999)
-        var a0 = SIMD8<Float>(repeating: 0), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3
-        var a4 = a0 + 4, a5 = a0 + 5, a6 = a0 + 6, a7 = a0 + 7
+        var a0 = SIMD8<Float>(repeating: 0)
+        var a1 = a0 + 1
+        var a2 = a0 + 2
+        var a3 = a0 + 3
+        var a4 = a0 + 4
+        var a5 = a0 + 5
+        var a6 = a0 + 6
+        var a7 = a0 + 7
         for _ in 0..<iterations {
-            a0 = a0 * y + x; a1 = a1 * y + x; a2 = a2 * y + x; a3 = a3 * y + x
-            a4 = a4 * y + x; a5 = a5 * y + x; a6 = a6 * y + x; a7 = a7 * y + x
+            a0 = a0 * y + x
+            a1 = a1 * y + x
+            a2 = a2 * y + x
+            a3 = a3 * y + x
+            a4 = a4 * y + x
+            a5 = a5 * y + x
+            a6 = a6 * y + x
+            a7 = a7 * y + x
         }
         return (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7).sum()
     }

@@ -30,8 +30,11 @@ public struct LabeledData: Sendable, Hashable {
         for (row, label) in labels.enumerated() {
             guard let target = index[label] else {
                 throw ComputeError(
-                    .labelOutOfRange, subject, at: "row \(row)",
-                    "label \(label) is not one of the classes \(Self.describe(classLabels))")
+                    .labelOutOfRange,
+                    subject,
+                    at: "row \(row)",
+                    "label \(label) is not one of the classes \(Self.describe(classLabels))"
+                )
             }
             targets[row] = target
         }
@@ -45,7 +48,10 @@ public struct LabeledData: Sendable, Hashable {
     public init(table: CSVTable, classLabels: [Int]? = nil, subject: String? = nil) throws(ComputeError) {
         try self.init(
             features: Matrix(rows: table.rowCount, columns: table.featureCount, unchecked: table.features),
-            labels: table.labels, classLabels: classLabels ?? table.classLabels, subject: subject ?? table.source)
+            labels: table.labels,
+            classLabels: classLabels ?? table.classLabels,
+            subject: subject ?? table.source
+        )
     }
 
     private init(unchecked features: Matrix, targets: [Int], classLabels: [Int]) {
@@ -64,8 +70,10 @@ public struct LabeledData: Sendable, Hashable {
     /// The rows at `indices`, in that order, with the same classes.
     public func selecting(rows indices: [Int]) -> LabeledData {
         LabeledData(
-            unchecked: self.features.gatheringRows(indices), targets: indices.map { self.targets[$0] },
-            classLabels: self.classLabels)
+            unchecked: self.features.gatheringRows(indices),
+            targets: indices.map { self.targets[$0] },
+            classLabels: self.classLabels
+        )
     }
 
     private static func describe(_ labels: [Int]) -> String {

@@ -72,12 +72,18 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
         guard logits.rows > 0 else { throw ComputeError(.emptyDataset, "evaluation", "no rows to score") }
         guard logits.rows == targets.count, logits.columns == classLabels.count else {
             throw ComputeError(
-                .shapeMismatch, "evaluation",
-                "\(logits.rows) x \(logits.columns) logits for \(targets.count) targets and \(classLabels.count) classes")
+                .shapeMismatch,
+                "evaluation",
+                "\(logits.rows) x \(logits.columns) logits for \(targets.count) targets and \(classLabels.count) classes"
+            )
         }
         if let bad = targets.firstIndex(where: { $0 < 0 || $0 >= classLabels.count }) {
             throw ComputeError(
-                .labelOutOfRange, "evaluation targets", at: "row \(bad)", "class index \(targets[bad]) is out of range")
+                .labelOutOfRange,
+                "evaluation targets",
+                at: "row \(bad)",
+                "class index \(targets[bad]) is out of range"
+            )
         }
         try logits.checkFinite("evaluation logits")
         let classCount = classLabels.count
@@ -122,13 +128,20 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
             let precision = predictedCount > 0 ? Double(truePositives) / Double(predictedCount) : 0
             let recall = support > 0 ? Double(truePositives) / Double(support) : 0
             let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
-            scores.append(ClassScore(label: classLabels[index], precision: precision, recall: recall, f1: f1, support: support))
+            scores.append(
+                ClassScore(label: classLabels[index], precision: precision, recall: recall, f1: f1, support: support)
+            )
         }
         var pairs: [Confusion] = []
         for actual in 0..<classCount {
             for predicted in 0..<classCount where actual != predicted && confusion[actual][predicted] > 0 {
                 pairs.append(
-                    Confusion(actual: classLabels[actual], predicted: classLabels[predicted], count: confusion[actual][predicted]))
+                    Confusion(
+                        actual: classLabels[actual],
+                        predicted: classLabels[predicted],
+                        count: confusion[actual][predicted]
+                    )
+                )
             }
         }
         self.count = logits.rows
@@ -140,9 +153,11 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
         self.confusionMatrix = confusion
         self.classes = scores
         self.worstClasses = Array(
-            scores.sorted { ($0.f1, $0.label) < ($1.f1, $1.label) }.prefix(3))
+            scores.sorted { ($0.f1, $0.label) < ($1.f1, $1.label) }.prefix(3)
+        )
         self.mostConfused = Array(
-            pairs.sorted { ($1.count, $0.actual, $0.predicted) < ($0.count, $1.actual, $1.predicted) }.prefix(5))
+            pairs.sorted { ($1.count, $0.actual, $0.predicted) < ($0.count, $1.actual, $1.predicted) }.prefix(5)
+        )
     }
 
     /// The share of rows on which two prediction lists agree (int8 versus fp32, for instance).

@@ -12,8 +12,10 @@ public struct DenseLayer: Sendable, Hashable {
     public init(weights: Matrix, bias: [Float]) throws(ComputeError) {
         guard bias.count == weights.columns else {
             throw ComputeError(
-                .shapeMismatch, "dense layer",
-                "bias has \(bias.count) values for \(weights.columns) outputs")
+                .shapeMismatch,
+                "dense layer",
+                "bias has \(bias.count) values for \(weights.columns) outputs"
+            )
         }
         self.weights = weights
         self.bias = bias
@@ -34,7 +36,8 @@ public struct DenseLayer: Sendable, Hashable {
         for index in values.indices { values[index] = (rng.nextUnitFloat() * 2 - 1) * limit }
         return DenseLayer(
             unchecked: Matrix(rows: inputs, columns: outputs, unchecked: values),
-            bias: [Float](repeating: 0, count: outputs))
+            bias: [Float](repeating: 0, count: outputs)
+        )
     }
 
     init(unchecked weights: Matrix, bias: [Float]) {
@@ -43,4 +46,3 @@ public struct DenseLayer: Sendable, Hashable {
         self.bias = bias
     }
 }
-

@@ -24,19 +24,27 @@ public struct MLP: Sendable, Hashable {
         }
         for index in 1..<layers.count where layers[index].inputCount != layers[index - 1].outputCount {
             throw ComputeError(
-                .shapeMismatch, "model", at: "layer \(index)",
-                "takes \(layers[index].inputCount) inputs but layer \(index - 1) gives \(layers[index - 1].outputCount)")
+                .shapeMismatch,
+                "model",
+                at: "layer \(index)",
+                "takes \(layers[index].inputCount) inputs but layer \(index - 1) gives \(layers[index - 1].outputCount)"
+            )
         }
         guard last.outputCount == classLabels.count else {
             throw ComputeError(
-                .shapeMismatch, "model", "\(last.outputCount) outputs for \(classLabels.count) class labels")
+                .shapeMismatch,
+                "model",
+                "\(last.outputCount) outputs for \(classLabels.count) class labels"
+            )
         }
         guard Set(classLabels).count == classLabels.count else {
             throw ComputeError(.invalidArgument, "model", "class labels repeat: \(classLabels)")
         }
         for (index, layer) in layers.enumerated() {
             try layer.weights.checkFinite("model layer \(index) weights")
-            try Matrix(rows: 1, columns: layer.bias.count, unchecked: layer.bias).checkFinite("model layer \(index) bias")
+            try Matrix(rows: 1, columns: layer.bias.count, unchecked: layer.bias).checkFinite(
+                "model layer \(index) bias"
+            )
         }
         self.layers = layers
         self.classLabels = classLabels
@@ -58,8 +66,12 @@ public struct MLP: Sendable, Hashable {
         for index in 0..<(widths.count - 1) {
             layers.append(
                 DenseLayer.initialized(
-                    inputs: widths[index], outputs: widths[index + 1], beforeReLU: index < widths.count - 2,
-                    using: &rng))
+                    inputs: widths[index],
+                    outputs: widths[index + 1],
+                    beforeReLU: index < widths.count - 2,
+                    using: &rng
+                )
+            )
         }
         self.layers = layers
         self.classLabels = classLabels
@@ -106,7 +118,10 @@ public struct MLP: Sendable, Hashable {
         guard inputs.rows > 0 else { throw ComputeError(.emptyDataset, "model input", "no rows to compute") }
         guard inputs.columns == self.inputCount else {
             throw ComputeError(
-                .shapeMismatch, "model input", "rows have \(inputs.columns) features; the model takes \(self.inputCount)")
+                .shapeMismatch,
+                "model input",
+                "rows have \(inputs.columns) features; the model takes \(self.inputCount)"
+            )
         }
         try inputs.checkFinite("model input")
     }
@@ -139,13 +154,19 @@ extension MLP {
             }
             guard lowered.hasPrefix("mlp:") else {
                 throw ComputeError(
-                    .invalidArgument, "model \"\(text)\"", "expected softmax, mlp:WIDTH or mlp:WIDTH,WIDTH,…")
+                    .invalidArgument,
+                    "model \"\(text)\"",
+                    "expected softmax, mlp:WIDTH or mlp:WIDTH,WIDTH,…"
+                )
             }
             var hidden: [Int] = []
             for part in lowered.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false) {
                 guard let width = Int(part), width > 0, width <= 65_536 else {
                     throw ComputeError(
-                        .invalidArgument, "model \"\(text)\"", "hidden width \"\(part)\" is not a positive integer")
+                        .invalidArgument,
+                        "model \"\(text)\"",
+                        "hidden width \"\(part)\" is not a positive integer"
+                    )
                 }
                 hidden.append(width)
             }

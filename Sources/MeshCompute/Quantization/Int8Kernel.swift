@@ -14,7 +14,10 @@ enum Int8Kernel {
     /// `Int32` sums cannot overflow. Inputs whose code is 0 (a ReLU's zeros) are skipped.
     @inline(__always)
     static func accumulate(
-        codes: UnsafePointer<Int8>, inputs: Int, weights: UnsafePointer<Int8>, stride: Int,
+        codes: UnsafePointer<Int8>,
+        inputs: Int,
+        weights: UnsafePointer<Int8>,
+        stride: Int,
         sums: UnsafeMutablePointer<Int32>
     ) {
         var block = 0
@@ -23,7 +26,10 @@ enum Int8Kernel {
             for i in 0..<inputs where codes[i] != 0 {
                 let x = SIMD16<Int16>(repeating: Int16(codes[i]))
                 let w = SIMD16<Int16>(
-                    truncatingIfNeeded: UnsafeRawPointer(weights + i * stride + block).loadUnaligned(as: SIMD16<Int8>.self))
+                    truncatingIfNeeded: UnsafeRawPointer(weights + i * stride + block).loadUnaligned(
+                        as: SIMD16<Int8>.self
+                    )
+                )
                 sum &+= SIMD16<Int32>(truncatingIfNeeded: w &* x)
             }
             UnsafeMutableRawPointer(sums + block).storeBytes(of: sum, as: SIMD16<Int32>.self)

@@ -17,22 +17,35 @@ public struct QuantizedLayer: Sendable, Hashable {
 
     /// A layer from stored parts; throws when the counts do not fit, a code is -128, or a scale
     /// or bias is not finite (or a scale negative).
-    public init(inputCount: Int, outputCount: Int, weights: [Int8], scales: [Float], bias: [Float]) throws(ComputeError) {
+    public init(inputCount: Int, outputCount: Int, weights: [Int8], scales: [Float], bias: [Float]) throws(ComputeError)
+    {
         guard inputCount > 0, outputCount > 0, weights.count == inputCount * outputCount,
             scales.count == outputCount, bias.count == outputCount
         else {
             throw ComputeError(
-                .shapeMismatch, "int8 layer",
-                "\(weights.count) codes, \(scales.count) scales, \(bias.count) biases for \(inputCount) x \(outputCount)")
+                .shapeMismatch,
+                "int8 layer",
+                "\(weights.count) codes, \(scales.count) scales, \(bias.count) biases for \(inputCount) x \(outputCount)"
+            )
         }
         guard inputCount <= Self.maximumInputs else {
             throw ComputeError(.invalidArgument, "int8 layer", "\(inputCount) inputs could overflow an Int32 sum")
         }
         if let bad = weights.firstIndex(of: -128) {
-            throw ComputeError(.unsupportedFormat, "int8 layer", at: "code \(bad)", "-128 is outside the symmetric range")
+            throw ComputeError(
+                .unsupportedFormat,
+                "int8 layer",
+                at: "code \(bad)",
+                "-128 is outside the symmetric range"
+            )
         }
         if let bad = scales.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
-            throw ComputeError(.nonFinite, "int8 layer scales", at: "output \(bad)", "scale \(scales[bad]) is not a finite non-negative number")
+            throw ComputeError(
+                .nonFinite,
+                "int8 layer scales",
+                at: "output \(bad)",
+                "scale \(scales[bad]) is not a finite non-negative number"
+            )
         }
         if let bad = bias.firstIndex(where: { !$0.isFinite }) {
             throw ComputeError(.nonFinite, "int8 layer bias", at: "output \(bad)", "bias \(bias[bad]) is not finite")
@@ -89,7 +102,8 @@ public struct QuantizedLayer: Sendable, Hashable {
     /// Equal when the stored parts are (``packed`` follows from them).
     public static func == (lhs: QuantizedLayer, rhs: QuantizedLayer) -> Bool {
         lhs.inputCount == rhs.inputCount && lhs.outputCount == rhs.outputCount && lhs.weights == rhs.weights
-            && lhs.scales.map(\.bitPattern) == rhs.scales.map(\.bitPattern) && lhs.bias.map(\.bitPattern) == rhs.bias.map(\.bitPattern)
+            && lhs.scales.map(\.bitPattern) == rhs.scales.map(\.bitPattern)
+            && lhs.bias.map(\.bitPattern) == rhs.bias.map(\.bitPattern)
     }
 
     /// Hashes the stored parts.

@@ -27,12 +27,18 @@ public struct QuantizedMLP: Sendable, Hashable {
         guard let last = layers.last else { throw ComputeError(.shapeMismatch, "int8 model", "no layers") }
         for index in 1..<layers.count where layers[index].inputCount != layers[index - 1].outputCount {
             throw ComputeError(
-                .shapeMismatch, "int8 model", at: "layer \(index)",
-                "takes \(layers[index].inputCount) inputs but layer \(index - 1) gives \(layers[index - 1].outputCount)")
+                .shapeMismatch,
+                "int8 model",
+                at: "layer \(index)",
+                "takes \(layers[index].inputCount) inputs but layer \(index - 1) gives \(layers[index - 1].outputCount)"
+            )
         }
         guard last.outputCount == classLabels.count, Set(classLabels).count == classLabels.count else {
             throw ComputeError(
-                .shapeMismatch, "int8 model", "\(last.outputCount) outputs for class labels \(classLabels)")
+                .shapeMismatch,
+                "int8 model",
+                "\(last.outputCount) outputs for class labels \(classLabels)"
+            )
         }
         self.layers = layers
         self.classLabels = classLabels
@@ -50,8 +56,10 @@ public struct QuantizedMLP: Sendable, Hashable {
         guard inputs.rows > 0 else { throw ComputeError(.emptyDataset, "int8 model input", "no rows to compute") }
         guard inputs.columns == self.inputCount else {
             throw ComputeError(
-                .shapeMismatch, "int8 model input",
-                "rows have \(inputs.columns) features; the model takes \(self.inputCount)")
+                .shapeMismatch,
+                "int8 model input",
+                "rows have \(inputs.columns) features; the model takes \(self.inputCount)"
+            )
         }
         try inputs.checkFinite("int8 model input")
         let widest = self.widths.max()!
@@ -93,15 +101,24 @@ public struct QuantizedMLP: Sendable, Hashable {
     /// bias, ReLU.
     @inline(__always)
     private static func forward(
-        _ layer: QuantizedLayer, input: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<Int8>,
-        sums: UnsafeMutablePointer<Int32>, output: UnsafeMutablePointer<Float>, relu: Bool
+        _ layer: QuantizedLayer,
+        input: UnsafeMutablePointer<Float>,
+        codes: UnsafeMutablePointer<Int8>,
+        sums: UnsafeMutablePointer<Int32>,
+        output: UnsafeMutablePointer<Float>,
+        relu: Bool
     ) {
         let inputs = layer.inputCount
         let inputScale = Quantization.scale(of: UnsafeBufferPointer(start: input, count: inputs))
         for i in 0..<inputs { codes[i] = Quantization.code(input[i], scale: inputScale) }
         layer.packed.withUnsafeBufferPointer { packed in
             Int8Kernel.accumulate(
-                codes: codes, inputs: inputs, weights: packed.baseAddress!, stride: layer.paddedOutputs, sums: sums)
+                codes: codes,
+                inputs: inputs,
+                weights: packed.baseAddress!,
+                stride: layer.paddedOutputs,
+                sums: sums
+            )
         }
         layer.scales.withUnsafeBufferPointer { scales in
             layer.bias.withUnsafeBufferPointer { bias in

@@ -14,8 +14,11 @@ struct ByteReader {
     private mutating func take(_ count: Int, _ what: String) throws(ComputeError) -> Int {
         guard count >= 0, self.end - self.offset >= count else {
             throw ComputeError(
-                .truncatedFile, self.subject, at: "byte \(self.offset)",
-                "the file ends before \(what) (\(count) bytes needed, \(max(self.end - self.offset, 0)) left)")
+                .truncatedFile,
+                self.subject,
+                at: "byte \(self.offset)",
+                "the file ends before \(what) (\(count) bytes needed, \(max(self.end - self.offset, 0)) left)"
+            )
         }
         defer { self.offset += count }
         return self.offset
@@ -40,7 +43,8 @@ struct ByteReader {
         var values = [Float](repeating: 0, count: count)
         for index in 0..<count {
             let base = start + index * 4
-            let bits = UInt32(self.bytes[base]) | UInt32(self.bytes[base + 1]) << 8
+            let bits =
+                UInt32(self.bytes[base]) | UInt32(self.bytes[base + 1]) << 8
                 | UInt32(self.bytes[base + 2]) << 16 | UInt32(self.bytes[base + 3]) << 24
             values[index] = Float(bitPattern: bits)
         }

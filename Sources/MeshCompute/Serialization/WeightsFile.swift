@@ -82,17 +82,30 @@ public enum WeightsFile {
         let subject = "weights file \(source)"
         guard bytes.count >= Self.fixedHeaderSize + Self.checksumSize else {
             throw ComputeError(
-                .truncatedFile, subject, at: "byte \(bytes.count)",
-                "\(bytes.count) bytes is shorter than a header and checksum (\(Self.fixedHeaderSize + Self.checksumSize))")
+                .truncatedFile,
+                subject,
+                at: "byte \(bytes.count)",
+                "\(bytes.count) bytes is shorter than a header and checksum (\(Self.fixedHeaderSize + Self.checksumSize))"
+            )
         }
         guard Array(bytes[0..<4]) == Self.magic else {
-            throw ComputeError(.unsupportedFormat, subject, at: "byte 0", "not a Meshwork weights file (magic \(bytes[0..<4].map { $0 }))")
+            throw ComputeError(
+                .unsupportedFormat,
+                subject,
+                at: "byte 0",
+                "not a Meshwork weights file (magic \(bytes[0..<4].map { $0 }))"
+            )
         }
         var reader = ByteReader(bytes: bytes, end: bytes.count - Self.checksumSize, subject: subject)
         reader.offset = 4
         let version = try reader.uint16("format version")
         guard version == Self.version else {
-            throw ComputeError(.unsupportedFormat, subject, at: "byte 4", "format version \(version); this build reads \(Self.version)")
+            throw ComputeError(
+                .unsupportedFormat,
+                subject,
+                at: "byte 4",
+                "format version \(version); this build reads \(Self.version)"
+            )
         }
         let kind = try reader.uint8("kind")
         guard kind == Self.kindFP32 || kind == Self.kindInt8 else {
@@ -104,7 +117,12 @@ public enum WeightsFile {
         }
         let layerCount = Int(try reader.uint32("layer count"))
         guard (1...Self.maximumLayers).contains(layerCount) else {
-            throw ComputeError(.unsupportedFormat, subject, at: "byte 8", "layer count \(layerCount) is not in 1...\(Self.maximumLayers)")
+            throw ComputeError(
+                .unsupportedFormat,
+                subject,
+                at: "byte 8",
+                "layer count \(layerCount) is not in 1...\(Self.maximumLayers)"
+            )
         }
         let classCount = Int(try reader.uint32("class count"))
         var widths: [Int] = []
@@ -117,7 +135,12 @@ public enum WeightsFile {
             widths.append(width)
         }
         guard widths.last == classCount else {
-            throw ComputeError(.unsupportedFormat, subject, at: "byte 12", "\(classCount) classes but the last width is \(widths.last!)")
+            throw ComputeError(
+                .unsupportedFormat,
+                subject,
+                at: "byte 12",
+                "\(classCount) classes but the last width is \(widths.last!)"
+            )
         }
         var classLabels: [Int] = []
         for index in 0..<classCount { classLabels.append(Int(try reader.int32("class label \(index)"))) }
@@ -131,19 +154,28 @@ public enum WeightsFile {
         }
         guard bytes.count >= expected + Self.checksumSize else {
             throw ComputeError(
-                .truncatedFile, subject, at: "byte \(bytes.count)",
-                "the header declares \(expected + Self.checksumSize) bytes but the file has \(bytes.count)")
+                .truncatedFile,
+                subject,
+                at: "byte \(bytes.count)",
+                "the header declares \(expected + Self.checksumSize) bytes but the file has \(bytes.count)"
+            )
         }
         guard bytes.count == expected + Self.checksumSize else {
             throw ComputeError(
-                .unsupportedFormat, subject, at: "byte \(expected + Self.checksumSize)",
-                "\(bytes.count - expected - Self.checksumSize) bytes after the declared end")
+                .unsupportedFormat,
+                subject,
+                at: "byte \(expected + Self.checksumSize)",
+                "\(bytes.count - expected - Self.checksumSize) bytes after the declared end"
+            )
         }
         let digest = Array(SHA256.hash(data: bytes[0..<expected]))
         guard digest == Array(bytes[expected...]) else {
             throw ComputeError(
-                .checksumMismatch, subject, at: "byte \(expected)",
-                "SHA-256 of the contents does not match the stored checksum: the file is corrupt")
+                .checksumMismatch,
+                subject,
+                at: "byte \(expected)",
+                "SHA-256 of the contents does not match the stored checksum: the file is corrupt"
+            )
         }
 
         if kind == Self.kindFP32 {
@@ -152,7 +184,9 @@ public enum WeightsFile {
                 let (inputs, outputs) = (widths[layer], widths[layer + 1])
                 let weights = try reader.floats(inputs * outputs, "layer \(layer) weights")
                 let bias = try reader.floats(outputs, "layer \(layer) bias")
-                layers.append(try DenseLayer(weights: Matrix(rows: inputs, columns: outputs, values: weights), bias: bias))
+                layers.append(
+                    try DenseLayer(weights: Matrix(rows: inputs, columns: outputs, values: weights), bias: bias)
+                )
             }
             do {
                 return .fp32(try MLP(layers: layers, classLabels: classLabels))
@@ -168,7 +202,14 @@ public enum WeightsFile {
             let bias = try reader.floats(outputs, "layer \(layer) bias")
             do {
                 layers.append(
-                    try QuantizedLayer(inputCount: inputs, outputCount: outputs, weights: codes, scales: scales, bias: bias))
+                    try QuantizedLayer(
+                        inputCount: inputs,
+                        outputCount: outputs,
+                        weights: codes,
+                        scales: scales,
+                        bias: bias
+                    )
+                )
             } catch {
                 throw ComputeError(error.code, subject, at: "layer \(layer)", error.reason)
             }

@@ -6,7 +6,9 @@ extension Matrix {
     /// Runs on the calling thread; call it from a ``ComputeExecutor`` job for large operands.
     /// - Throws: ``ComputeError/Code/shapeMismatch`` when the inner dimensions differ.
     public func multiplied(
-        by other: Matrix, transposingSelf: Bool = false, transposingOther: Bool = false
+        by other: Matrix,
+        transposingSelf: Bool = false,
+        transposingOther: Bool = false
     ) throws(ComputeError) -> Matrix {
         let m = transposingSelf ? self.columns : self.rows
         let k = transposingSelf ? self.rows : self.columns
@@ -14,8 +16,10 @@ extension Matrix {
         let n = transposingOther ? other.rows : other.columns
         guard k == otherK else {
             throw ComputeError(
-                .shapeMismatch, "matrix product",
-                "\(m) x \(k) times \(otherK) x \(n): inner dimensions \(k) and \(otherK) differ")
+                .shapeMismatch,
+                "matrix product",
+                "\(m) x \(k) times \(otherK) x \(n): inner dimensions \(k) and \(otherK) differ"
+            )
         }
         var result = Matrix(rows: m, columns: n)
         if m == 0 || n == 0 { return result }
@@ -23,9 +27,20 @@ extension Matrix {
             other.withUnsafeBufferPointer { b in
                 result.withUnsafeMutableBufferPointer { c in
                     BLAS.gemm(
-                        transposeA: transposingSelf, transposeB: transposingOther, m: m, n: n, k: k,
-                        alpha: 1, a: a.baseAddress!, lda: self.columns, b: b.baseAddress!, ldb: other.columns,
-                        beta: 0, c: c.baseAddress!, ldc: n)
+                        transposeA: transposingSelf,
+                        transposeB: transposingOther,
+                        m: m,
+                        n: n,
+                        k: k,
+                        alpha: 1,
+                        a: a.baseAddress!,
+                        lda: self.columns,
+                        b: b.baseAddress!,
+                        ldb: other.columns,
+                        beta: 0,
+                        c: c.baseAddress!,
+                        ldc: n
+                    )
                 }
             }
         }
@@ -36,7 +51,10 @@ extension Matrix {
     public mutating func addRowVector(_ vector: [Float]) throws(ComputeError) {
         guard vector.count == self.columns else {
             throw ComputeError(
-                .shapeMismatch, "row vector", "\(vector.count) values added to rows of \(self.columns)")
+                .shapeMismatch,
+                "row vector",
+                "\(vector.count) values added to rows of \(self.columns)"
+            )
         }
         let columns = self.columns
         vector.withUnsafeBufferPointer { v in

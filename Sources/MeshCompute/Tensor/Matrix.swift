@@ -30,7 +30,10 @@ public struct Matrix: Sendable, Hashable {
     public init(rows: Int, columns: Int, values: [Float]) throws(ComputeError) {
         guard rows >= 0, columns >= 0, values.count == rows * columns else {
             throw ComputeError(
-                .shapeMismatch, "matrix", "\(values.count) values cannot fill \(rows) x \(columns)")
+                .shapeMismatch,
+                "matrix",
+                "\(values.count) values cannot fill \(rows) x \(columns)"
+            )
         }
         self.rows = rows
         self.columns = columns
@@ -42,7 +45,11 @@ public struct Matrix: Sendable, Hashable {
         let columns = nested.first?.count ?? 0
         for (index, row) in nested.enumerated() where row.count != columns {
             throw ComputeError(
-                .shapeMismatch, "matrix", at: "row \(index)", "\(row.count) values where row 0 has \(columns)")
+                .shapeMismatch,
+                "matrix",
+                at: "row \(index)",
+                "\(row.count) values where row 0 has \(columns)"
+            )
         }
         self.rows = nested.count
         self.columns = columns
@@ -85,7 +92,10 @@ public struct Matrix: Sendable, Hashable {
             values.withUnsafeMutableBufferPointer { target in
                 for (slot, index) in indices.enumerated() {
                     precondition(index >= 0 && index < self.rows, "row index out of range")
-                    (target.baseAddress! + slot * columns).update(from: source.baseAddress! + index * columns, count: columns)
+                    (target.baseAddress! + slot * columns).update(
+                        from: source.baseAddress! + index * columns,
+                        count: columns
+                    )
                 }
             }
         }
@@ -96,7 +106,9 @@ public struct Matrix: Sendable, Hashable {
     public func transposed() -> Matrix {
         var result = [Float](repeating: 0, count: self.values.count)
         for row in 0..<self.rows {
-            for column in 0..<self.columns { result[column * self.rows + row] = self.values[row * self.columns + column] }
+            for column in 0..<self.columns {
+                result[column * self.rows + row] = self.values[row * self.columns + column]
+            }
         }
         return Matrix(rows: self.columns, columns: self.rows, unchecked: result)
     }
@@ -129,7 +141,10 @@ public struct Matrix: Sendable, Hashable {
         guard !self.isFinite else { return }
         let index = self.values.firstIndex { !$0.isFinite }!
         throw ComputeError(
-            .nonFinite, subject, at: "row \(index / max(self.columns, 1)), column \(index % max(self.columns, 1))",
-            "value \(self.values[index]) is not finite")
+            .nonFinite,
+            subject,
+            at: "row \(index / max(self.columns, 1)), column \(index % max(self.columns, 1))",
+            "value \(self.values[index]) is not finite"
+        )
     }
 }

@@ -19,7 +19,11 @@ enum Lanes {
     /// `values[r][j] += bias[j]`, then `max(·, 0)` when `relu`.
     @inline(__always)
     static func addBias(
-        _ bias: UnsafePointer<Float>, to values: UnsafeMutablePointer<Float>, rows: Int, columns: Int, relu: Bool
+        _ bias: UnsafePointer<Float>,
+        to values: UnsafeMutablePointer<Float>,
+        rows: Int,
+        columns: Int,
+        relu: Bool
     ) {
         let zero = SIMD8<Float>(repeating: 0)
         for row in 0..<rows {
@@ -41,7 +45,12 @@ enum Lanes {
 
     /// `sums[j] = Σ_r values[r][j]`, rows added in order.
     @inline(__always)
-    static func columnSums(_ values: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+    static func columnSums(
+        _ values: UnsafePointer<Float>,
+        rows: Int,
+        columns: Int,
+        into sums: UnsafeMutablePointer<Float>
+    ) {
         sums.update(repeating: 0, count: columns)
         for row in 0..<rows {
             let base = values + row * columns

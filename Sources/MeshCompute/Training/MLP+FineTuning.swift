@@ -10,13 +10,21 @@ extension MLP {
     /// - Parameter seed: keys the new head's initialization (`SeededRandom(seed:key: "mlp/head")`).
     public func replacingHead(classLabels: [Int], seed: UInt64) throws(ComputeError) -> MLP {
         guard !classLabels.isEmpty, Set(classLabels).count == classLabels.count else {
-            throw ComputeError(.invalidArgument, "new head", "class labels must be distinct and not empty: \(classLabels)")
+            throw ComputeError(
+                .invalidArgument,
+                "new head",
+                "class labels must be distinct and not empty: \(classLabels)"
+            )
         }
         var rng = SeededRandom(seed: seed, key: "mlp/head")
         let head = self.layers[self.layers.count - 1]
         var layers = self.layers
         layers[layers.count - 1] = DenseLayer.initialized(
-            inputs: head.inputCount, outputs: classLabels.count, beforeReLU: false, using: &rng)
+            inputs: head.inputCount,
+            outputs: classLabels.count,
+            beforeReLU: false,
+            using: &rng
+        )
         return MLP(uncheckedLayers: layers, classLabels: classLabels)
     }
 }

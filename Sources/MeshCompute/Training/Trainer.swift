@@ -16,7 +16,10 @@ public enum Trainer {
     /// - Throws: ``ComputeError`` when the configuration is out of range, the data's width or
     ///   classes do not match the model, or training diverged to a non-finite loss.
     public static func train(
-        _ model: MLP, on data: LabeledData, configuration: TrainingConfiguration, validation: LabeledData? = nil,
+        _ model: MLP,
+        on data: LabeledData,
+        configuration: TrainingConfiguration,
+        validation: LabeledData? = nil,
         progress: (EpochReport) -> Void = { _ in }
     ) throws(ComputeError) -> TrainingResult {
         try configuration.validate()
@@ -51,8 +54,12 @@ public enum Trainer {
                             workspace.backward(rows: range.count, firstTrainable: firstTrainable)
                             step += 1
                             workspace.update(
-                                optimizer: configuration.optimizer, learningRate: configuration.learningRate,
-                                l2: configuration.l2, step: step, firstTrainable: firstTrainable)
+                                optimizer: configuration.optimizer,
+                                learningRate: configuration.learningRate,
+                                l2: configuration.l2,
+                                step: step,
+                                firstTrainable: firstTrainable
+                            )
                             lossSum += loss
                             correct += right
                             position = range.upperBound
@@ -64,15 +71,20 @@ public enum Trainer {
             let cpu = Self.threadCPUSeconds() - cpuStart
             guard lossSum.isFinite else {
                 throw ComputeError(
-                    .nonFinite, "training", at: "epoch \(epoch)",
-                    "the loss diverged to \(lossSum); lower the learning rate")
+                    .nonFinite,
+                    "training",
+                    at: "epoch \(epoch)",
+                    "the loss diverged to \(lossSum); lower the learning rate"
+                )
             }
             var report = EpochReport(
-                epoch: epoch, trainLoss: lossSum / Double(data.count),
+                epoch: epoch,
+                trainLoss: lossSum / Double(data.count),
                 trainAccuracy: Double(correct) / Double(data.count),
                 milliseconds: Double(elapsed.components.seconds) * 1e3
                     + Double(elapsed.components.attoseconds) * 1e-15,
-                cpuMilliseconds: cpu * 1e3)
+                cpuMilliseconds: cpu * 1e3
+            )
             if let validation {
                 let current = MLP(uncheckedLayers: workspace.layers(), classLabels: model.classLabels)
                 let logits = try current.logits(validation.features)
@@ -100,12 +112,17 @@ public enum Trainer {
     static func check(_ data: LabeledData, against model: MLP, subject: String) throws(ComputeError) {
         guard data.featureCount == model.inputCount else {
             throw ComputeError(
-                .shapeMismatch, subject, "rows have \(data.featureCount) features; the model takes \(model.inputCount)")
+                .shapeMismatch,
+                subject,
+                "rows have \(data.featureCount) features; the model takes \(model.inputCount)"
+            )
         }
         guard data.classLabels == model.classLabels else {
             throw ComputeError(
-                .labelOutOfRange, subject,
-                "its classes \(data.classLabels) are not the model's \(model.classLabels)")
+                .labelOutOfRange,
+                subject,
+                "its classes \(data.classLabels) are not the model's \(model.classLabels)"
+            )
         }
     }
 
@@ -143,7 +160,9 @@ extension MLP {
     /// and by callers that combine gradients themselves.
     /// - Parameter targets: class indices (into ``classLabels``) of each row.
     public func lossAndGradients(
-        inputs: Matrix, targets: [Int], l2: Float = 0
+        inputs: Matrix,
+        targets: [Int],
+        l2: Float = 0
     ) throws(ComputeError) -> (loss: Double, gradients: [DenseLayer]) {
         try self.checkInputs(inputs)
         guard targets.count == inputs.rows else {
@@ -151,7 +170,11 @@ extension MLP {
         }
         if let bad = targets.firstIndex(where: { $0 < 0 || $0 >= self.classCount }) {
             throw ComputeError(
-                .labelOutOfRange, "targets", at: "row \(bad)", "class index \(targets[bad]) is not below \(self.classCount)")
+                .labelOutOfRange,
+                "targets",
+                at: "row \(bad)",
+                "class index \(targets[bad]) is not below \(self.classCount)"
+            )
         }
         let workspace = TrainingWorkspace(model: self, maxBatch: inputs.rows)
         let order = Array(0..<inputs.rows)

@@ -21,8 +21,13 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
 
     /// A configuration; the defaults are the reference run's (Adam 1e-3, batch 32, L2 1e-4, 60 epochs).
     public init(
-        epochs: Int = 60, batchSize: Int = 32, learningRate: Float = 1e-3, l2: Float = 1e-4,
-        optimizer: Optimizer = .adam(), trainable: TrainableLayers = .all, seed: UInt64 = 0
+        epochs: Int = 60,
+        batchSize: Int = 32,
+        learningRate: Float = 1e-3,
+        l2: Float = 1e-4,
+        optimizer: Optimizer = .adam(),
+        trainable: TrainableLayers = .all,
+        seed: UInt64 = 0
     ) {
         self.epochs = epochs
         self.batchSize = batchSize

@@ -85,10 +85,27 @@ final class TrainingWorkspace {
             let outputs = self.widths[layer + 1]
             let output = self.activations[layer + 1]
             BLAS.gemm(
-                transposeA: false, transposeB: false, m: rows, n: outputs, k: inputs,
-                alpha: 1, a: self.activations[layer], lda: inputs, b: self.weights[layer], ldb: outputs,
-                beta: 0, c: output, ldc: outputs)
-            Lanes.addBias(self.biases[layer], to: output, rows: rows, columns: outputs, relu: layer < self.layerCount - 1)
+                transposeA: false,
+                transposeB: false,
+                m: rows,
+                n: outputs,
+                k: inputs,
+                alpha: 1,
+                a: self.activations[layer],
+                lda: inputs,
+                b: self.weights[layer],
+                ldb: outputs,
+                beta: 0,
+                c: output,
+                ldc: outputs
+            )
+            Lanes.addBias(
+                self.biases[layer],
+                to: output,
+                rows: rows,
+                columns: outputs,
+                relu: layer < self.layerCount - 1
+            )
         }
         let classes = self.widths.last!
         let probabilities = self.activations.last!
@@ -119,15 +136,37 @@ final class TrainingWorkspace {
             let inputs = self.widths[layer]
             let outputs = self.widths[layer + 1]
             BLAS.gemm(
-                transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows,
-                alpha: 1, a: self.activations[layer], lda: inputs, b: self.delta, ldb: outputs,
-                beta: 0, c: self.weightGradients[layer], ldc: outputs)
+                transposeA: true,
+                transposeB: false,
+                m: inputs,
+                n: outputs,
+                k: rows,
+                alpha: 1,
+                a: self.activations[layer],
+                lda: inputs,
+                b: self.delta,
+                ldb: outputs,
+                beta: 0,
+                c: self.weightGradients[layer],
+                ldc: outputs
+            )
             Lanes.columnSums(self.delta, rows: rows, columns: outputs, into: self.biasGradients[layer])
             if layer > firstTrainable {
                 BLAS.gemm(
-                    transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs,
-                    alpha: 1, a: self.delta, lda: outputs, b: self.weights[layer], ldb: outputs,
-                    beta: 0, c: self.spareDelta, ldc: inputs)
+                    transposeA: false,
+                    transposeB: true,
+                    m: rows,
+                    n: inputs,
+                    k: outputs,
+                    alpha: 1,
+                    a: self.delta,
+                    lda: outputs,
+                    b: self.weights[layer],
+                    ldb: outputs,
+                    beta: 0,
+                    c: self.spareDelta,
+                    ldc: inputs
+                )
                 // The ReLU's derivative: its output is positive exactly where its input was.
                 Lanes.maskByPositive(self.spareDelta, where: self.activations[layer], count: rows * inputs)
                 swap(&self.delta, &self.spareDelta)
@@ -146,24 +185,52 @@ final class TrainingWorkspace {
                 let correction1 = 1 / (1 - Float(pow(Double(beta1), Double(step))))
                 let correction2 = 1 / (1 - Float(pow(Double(beta2), Double(step))))
                 Self.adam(
-                    parameters: self.weights[layer], gradients: self.weightGradients[layer],
-                    moments: self.weightMoments[layer], squares: self.weightSquares[layer], count: weightCount,
-                    l2: l2, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                    correction1: correction1, correction2: correction2)
+                    parameters: self.weights[layer],
+                    gradients: self.weightGradients[layer],
+                    moments: self.weightMoments[layer],
+                    squares: self.weightSquares[layer],
+                    count: weightCount,
+                    l2: l2,
+                    learningRate: learningRate,
+                    beta1: beta1,
+                    beta2: beta2,
+                    epsilon: epsilon,
+                    correction1: correction1,
+                    correction2: correction2
+                )
                 Self.adam(
-                    parameters: self.biases[layer], gradients: self.biasGradients[layer],
-                    moments: self.biasMoments[layer], squares: self.biasSquares[layer], count: biasCount,
-                    l2: 0, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                    correction1: correction1, correction2: correction2)
+                    parameters: self.biases[layer],
+                    gradients: self.biasGradients[layer],
+                    moments: self.biasMoments[layer],
+                    squares: self.biasSquares[layer],
+                    count: biasCount,
+                    l2: 0,
+                    learningRate: learningRate,
+                    beta1: beta1,
+                    beta2: beta2,
+                    epsilon: epsilon,
+                    correction1: correction1,
+                    correction2: correction2
+                )
             case .sgd(let momentum):
                 Self.sgd(
-                    parameters: self.weights[layer], gradients: self.weightGradients[layer],
-                    velocity: self.weightMoments[layer], count: weightCount, l2: l2, learningRate: learningRate,
-                    momentum: momentum)
+                    parameters: self.weights[layer],
+                    gradients: self.weightGradients[layer],
+                    velocity: self.weightMoments[layer],
+                    count: weightCount,
+                    l2: l2,
+                    learningRate: learningRate,
+                    momentum: momentum
+                )
                 Self.sgd(
-                    parameters: self.biases[layer], gradients: self.biasGradients[layer],
-                    velocity: self.biasMoments[layer], count: biasCount, l2: 0, learningRate: learningRate,
-                    momentum: momentum)
+                    parameters: self.biases[layer],
+                    gradients: self.biasGradients[layer],
+                    velocity: self.biasMoments[layer],
+                    count: biasCount,
+                    l2: 0,
+                    learningRate: learningRate,
+                    momentum: momentum
+                )
             }
         }
     }
@@ -175,9 +242,18 @@ final class TrainingWorkspace {
 
     @inline(__always)
     private static func adam(
-        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, moments: UnsafeMutablePointer<Float>,
-        squares: UnsafeMutablePointer<Float>, count: Int, l2: Float, learningRate: Float, beta1: Float, beta2: Float,
-        epsilon: Float, correction1: Float, correction2: Float
+        parameters: UnsafeMutablePointer<Float>,
+        gradients: UnsafePointer<Float>,
+        moments: UnsafeMutablePointer<Float>,
+        squares: UnsafeMutablePointer<Float>,
+        count: Int,
+        l2: Float,
+        learningRate: Float,
+        beta1: Float,
+        beta2: Float,
+        epsilon: Float,
+        correction1: Float,
+        correction2: Float
     ) {
         let keep1 = 1 - beta1
         let keep2 = 1 - beta2
@@ -189,7 +265,10 @@ final class TrainingWorkspace {
             let v = beta2 * Lanes.load(squares + index) + keep2 * g * g
             Lanes.store(m, moments + index)
             Lanes.store(v, squares + index)
-            Lanes.store(p - learningRate * (m * correction1) / ((v * correction2).squareRoot() + epsilon), parameters + index)
+            Lanes.store(
+                p - learningRate * (m * correction1) / ((v * correction2).squareRoot() + epsilon),
+                parameters + index
+            )
             index += 8
         }
         while index < count {
@@ -206,8 +285,13 @@ final class TrainingWorkspace {
 
     @inline(__always)
     private static func sgd(
-        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, velocity: UnsafeMutablePointer<Float>,
-        count: Int, l2: Float, learningRate: Float, momentum: Float
+        parameters: UnsafeMutablePointer<Float>,
+        gradients: UnsafePointer<Float>,
+        velocity: UnsafeMutablePointer<Float>,
+        count: Int,
+        l2: Float,
+        learningRate: Float,
+        momentum: Float
     ) {
         var index = 0
         while index + 8 <= count {
@@ -232,15 +316,19 @@ final class TrainingWorkspace {
     /// The current gradients as layers (weights' gradients without the L2 term).
     func gradients() -> [DenseLayer] { self.snapshot(weights: self.weightGradients, biases: self.biasGradients) }
 
-    private func snapshot(weights: [UnsafeMutablePointer<Float>], biases: [UnsafeMutablePointer<Float>]) -> [DenseLayer] {
+    private func snapshot(weights: [UnsafeMutablePointer<Float>], biases: [UnsafeMutablePointer<Float>]) -> [DenseLayer]
+    {
         (0..<self.layerCount).map { layer in
             let inputs = self.widths[layer]
             let outputs = self.widths[layer + 1]
             return DenseLayer(
                 unchecked: Matrix(
-                    rows: inputs, columns: outputs,
-                    unchecked: Array(UnsafeBufferPointer(start: weights[layer], count: inputs * outputs))),
-                bias: Array(UnsafeBufferPointer(start: biases[layer], count: outputs)))
+                    rows: inputs,
+                    columns: outputs,
+                    unchecked: Array(UnsafeBufferPointer(start: weights[layer], count: inputs * outputs))
+                ),
+                bias: Array(UnsafeBufferPointer(start: biases[layer], count: outputs))
+            )
         }
     }
 }

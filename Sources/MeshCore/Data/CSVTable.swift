@@ -68,7 +68,11 @@ public struct CSVTable: Sendable, Hashable {
     ///   - source: the name used in errors (usually the path).
     ///   - labelColumn: the header name of the label column; it may be at any position.
     /// - Throws: ``DatasetError`` naming `source`, the 1-based line and column, and the reason.
-    public static func parse(text: String, source: String, labelColumn: String = "label") throws(DatasetError) -> CSVTable {
+    public static func parse(
+        text: String,
+        source: String,
+        labelColumn: String = "label"
+    ) throws(DatasetError) -> CSVTable {
         // Lines and cells are found on the UTF-8 bytes: "\r\n" is one Character to String, so a
         // Character split on "\n" would miss Windows line ends, and bytes are much faster.
         var lines = text.utf8.split(separator: newline, omittingEmptySubsequences: false).lazy
@@ -88,13 +92,20 @@ public struct CSVTable: Sendable, Hashable {
         var seen = Set<String>()
         for (index, name) in header.enumerated() where !seen.insert(name).inserted {
             throw DatasetError(
-                .duplicateColumn, source: source, line: headerLine, column: index + 1,
-                "column name \"\(name)\" appears twice in the header")
+                .duplicateColumn,
+                source: source,
+                line: headerLine,
+                column: index + 1,
+                "column name \"\(name)\" appears twice in the header"
+            )
         }
         guard let labelIndex = header.firstIndex(of: labelColumn) else {
             throw DatasetError(
-                .missingLabelColumn, source: source, line: headerLine,
-                "no label column \"\(labelColumn)\" in the header (\(header.count) columns)")
+                .missingLabelColumn,
+                source: source,
+                line: headerLine,
+                "no label column \"\(labelColumn)\" in the header (\(header.count) columns)"
+            )
         }
         let width = header.count
         var features = [Float]()
@@ -113,8 +124,12 @@ public struct CSVTable: Sendable, Hashable {
                 if column > width {
                     let found = line.split(separator: ",", omittingEmptySubsequences: false).count
                     throw DatasetError(
-                        .raggedRow, source: source, line: lineNumber, column: width + 1,
-                        "ragged row: expected \(width) cells as in the header, found \(found)")
+                        .raggedRow,
+                        source: source,
+                        line: lineNumber,
+                        column: width + 1,
+                        "ragged row: expected \(width) cells as in the header, found \(found)"
+                    )
                 }
                 if column - 1 == labelIndex {
                     labels.append(try Self.label(cell, source: source, line: lineNumber, column: column))
@@ -126,8 +141,12 @@ public struct CSVTable: Sendable, Hashable {
             }
             if column < width {
                 throw DatasetError(
-                    .raggedRow, source: source, line: lineNumber, column: column,
-                    "ragged row: expected \(width) cells as in the header, found \(column)")
+                    .raggedRow,
+                    source: source,
+                    line: lineNumber,
+                    column: column,
+                    "ragged row: expected \(width) cells as in the header, found \(column)"
+                )
             }
         }
         guard !labels.isEmpty else {
@@ -136,7 +155,12 @@ public struct CSVTable: Sendable, Hashable {
         var featureNames = header
         featureNames.remove(at: labelIndex)
         return CSVTable(
-            source: source, featureNames: featureNames, labelName: labelColumn, features: features, labels: labels)
+            source: source,
+            featureNames: featureNames,
+            labelName: labelColumn,
+            features: features,
+            labels: labels
+        )
     }
 
     private static func trimmingCarriageReturn(_ line: Substring) -> Substring {
@@ -162,16 +186,27 @@ public struct CSVTable: Sendable, Hashable {
         return cell
     }
 
-    private static func number(_ cell: Substring, source: String, line: Int, column: Int) throws(DatasetError) -> Float {
+    private static func number(_ cell: Substring, source: String, line: Int, column: Int) throws(DatasetError) -> Float
+    {
         let text = Self.trimmed(cell)
         guard let value = Float(text) else {
             let shown = text.isEmpty ? "an empty cell" : "\"\(text.prefix(40))\""
             throw DatasetError(
-                .nonNumericCell, source: source, line: line, column: column, "not a number: \(shown)")
+                .nonNumericCell,
+                source: source,
+                line: line,
+                column: column,
+                "not a number: \(shown)"
+            )
         }
         guard value.isFinite else {
             throw DatasetError(
-                .nonFiniteCell, source: source, line: line, column: column, "not a finite number: \"\(text)\"")
+                .nonFiniteCell,
+                source: source,
+                line: line,
+                column: column,
+                "not a finite number: \"\(text)\""
+            )
         }
         return value
     }
@@ -181,7 +216,13 @@ public struct CSVTable: Sendable, Hashable {
         if let value = Int(text) { return value }
         if let value = Double(text), value.isFinite, value.rounded() == value, abs(value) < 1e15 { return Int(value) }
         let shown = text.isEmpty ? "an empty cell" : "\"\(text.prefix(40))\""
-        throw DatasetError(.invalidLabel, source: source, line: line, column: column, "label is not an integer: \(shown)")
+        throw DatasetError(
+            .invalidLabel,
+            source: source,
+            line: line,
+            column: column,
+            "label is not an integer: \(shown)"
+        )
     }
 }
 

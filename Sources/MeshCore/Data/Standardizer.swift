@@ -23,7 +23,9 @@ public struct Standardizer: Sendable, Hashable, Codable {
             throw DatasetError(.invalidSplit, source: source, "\(features.count) values do not fill rows of \(columns)")
         }
         let rows = features.count / columns
-        guard rows > 0 else { throw DatasetError(.emptyDataset, source: source, "cannot fit a standardizer on no rows") }
+        guard rows > 0 else {
+            throw DatasetError(.emptyDataset, source: source, "cannot fit a standardizer on no rows")
+        }
         var sum = [Double](repeating: 0, count: columns)
         for row in 0..<rows {
             for column in 0..<columns { sum[column] += Double(features[row * columns + column]) }

@@ -20,7 +20,8 @@ public struct StratifiedSplit: Sendable, Hashable {
     /// in the open interval (0, 1).
     ///
     /// - Parameter source: names the data in the error.
-    public init(labels: [Int], testFraction: Double, source: String, using rng: inout SeededRandom) throws(DatasetError) {
+    public init(labels: [Int], testFraction: Double, source: String, using rng: inout SeededRandom) throws(DatasetError)
+    {
         guard testFraction > 0, testFraction < 1 else {
             throw DatasetError(.invalidSplit, source: source, "test fraction \(testFraction) is not between 0 and 1")
         }
@@ -35,8 +36,10 @@ public struct StratifiedSplit: Sendable, Hashable {
             var rows = byClass[label]!
             guard rows.count >= 2 else {
                 throw DatasetError(
-                    .invalidSplit, source: source,
-                    "class \(label) has \(rows.count) row; a stratified split needs at least 2 per class")
+                    .invalidSplit,
+                    source: source,
+                    "class \(label) has \(rows.count) row; a stratified split needs at least 2 per class"
+                )
             }
             rng.shuffle(&rows)
             let testCount = min(max(Int((Double(rows.count) * testFraction).rounded()), 1), rows.count - 1)

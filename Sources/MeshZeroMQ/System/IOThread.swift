@@ -25,7 +25,7 @@ enum IOThread {
             &thread, nil,
             { raw in
                 let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-                _ = pthread_setname_np(pthread_self(), String(start.name.utf8.prefix(15))!)
+                _ = pthread_setname_np(pthread_self(), IOThread.shortName(start.name))
                 start.body()
                 return nil
             }, start)
@@ -34,6 +34,16 @@ enum IOThread {
             throw TransportError(.system, errno: rc, "pthread_create(\(name)): \(String(cString: strerror(rc)))")
         }
         pthread_detach(thread)
+    }
+
+    /// The longest prefix of `name` that Linux keeps as a thread name (15 bytes), cut between characters.
+    static func shortName(_ name: String) -> String {
+        var result = ""
+        for character in name {
+            guard result.utf8.count + character.utf8.count <= 15 else { break }
+            result.append(character)
+        }
+        return result
     }
 
     /// Runs `body` on a new thread and suspends (without blocking) until it returns.
