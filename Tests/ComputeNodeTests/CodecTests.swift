@@ -245,6 +245,16 @@ struct CodecTests {
         #expect(long.reportedReason.hasSuffix("..."))
     }
 
+    @Test func theWireDocumentsExampleFailureIsExact() {
+        let request = ComputeRequest.train(
+            TrainRequest(architecture: "mlp:64", classLabels: Array(0...9), hyperparameters: Hyperparameters(), data: .inline(NodeFixtures.trainRows)))
+        let cut = Array(request.encoded().prefix(107 + 1000))
+        let error = Self.decodeError(cut, isRequest: true)
+        #expect(
+            error.map { ComputeFailure(malformed: $0).reportedReason }
+                == "malformedRequest: request: truncated: train.data.features.values: 1438 x 64 needs 368128 bytes at offset 107, 1000 left")
+    }
+
     @Test func operationsMapToWorks() {
         #expect(ComputeOperation.allCases.map(\.work) == [
             "compute.train", "compute.finetune", "compute.quantize", "compute.evaluate", "compute.predict",
