@@ -10,27 +10,49 @@ struct ChildEnvironmentTests {
 
     @Test func aComputeAgentOnAnUnrecognisedAVX512CPUGetsSkylakeX() {
         let overrides = ChildEnvironment.overrides(
-            for: .compute, environment: [:], features: Self.avx512, currentCore: "Prescott")
+            for: .compute,
+            environment: [:],
+            features: Self.avx512,
+            currentCore: "Prescott"
+        )
         #expect(overrides == ["OPENBLAS_CORETYPE": "SkylakeX"])
     }
 
     @Test func aValueAlreadySetIsRespected() {
         for value in ["Prescott", ""] {
             let overrides = ChildEnvironment.overrides(
-                for: .compute, environment: ["OPENBLAS_CORETYPE": value], features: Self.avx512, currentCore: "Prescott")
+                for: .compute,
+                environment: ["OPENBLAS_CORETYPE": value],
+                features: Self.avx512,
+                currentCore: "Prescott"
+            )
             #expect(overrides.isEmpty)
         }
     }
 
     @Test func otherRolesAndRecognisedCoresAreLeftAlone() {
         for role in Role.agentRoles where role != .compute {
-            #expect(ChildEnvironment.overrides(for: role, environment: [:], features: Self.avx512, currentCore: "Prescott").isEmpty)
+            #expect(
+                ChildEnvironment.overrides(for: role, environment: [:], features: Self.avx512, currentCore: "Prescott")
+                    .isEmpty
+            )
         }
-        #expect(ChildEnvironment.overrides(for: .compute, environment: [:], features: Self.avx512, currentCore: "SkylakeX").isEmpty)
+        #expect(
+            ChildEnvironment.overrides(for: .compute, environment: [:], features: Self.avx512, currentCore: "SkylakeX")
+                .isEmpty
+        )
         let haswell = CPUFeatures(flags: ["avx2", "fma"])
         #expect(
             ChildEnvironment.overrides(for: .compute, environment: [:], features: haswell, currentCore: "Prescott")
-                == ["OPENBLAS_CORETYPE": "Haswell"])
-        #expect(ChildEnvironment.overrides(for: .compute, environment: [:], features: CPUFeatures(flags: ["sse3"]), currentCore: "Prescott").isEmpty)
+                == ["OPENBLAS_CORETYPE": "Haswell"]
+        )
+        #expect(
+            ChildEnvironment.overrides(
+                for: .compute,
+                environment: [:],
+                features: CPUFeatures(flags: ["sse3"]),
+                currentCore: "Prescott"
+            ).isEmpty
+        )
     }
 }

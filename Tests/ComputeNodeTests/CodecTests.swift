@@ -99,7 +99,9 @@ struct CodecTests {
         let prefix = writer.bytes
         #expect(Self.decodeError(prefix + [3], isRequest: true)?.reason.contains("optimizer") == true)
         #expect(
-            Self.decodeError(prefix + [2] + Self.float(0.9) + [0], isRequest: true)?.reason.contains("trainable") == true)
+            Self.decodeError(prefix + [2] + Self.float(0.9) + [0], isRequest: true)?.reason.contains("trainable")
+                == true
+        )
 
         // Fine-tune head tag.
         var fine = CodecSamples.requests[3].encoded()
@@ -191,7 +193,9 @@ struct CodecTests {
             } else {
                 bytes = samples[Int(rng.next(below: UInt64(samples.count)))]
                 for _ in 0...rng.next(below: 3) {
-                    bytes[Int(rng.next(below: UInt64(bytes.count)))] ^= UInt8(truncatingIfNeeded: 1 + rng.next(below: 255))
+                    bytes[Int(rng.next(below: UInt64(bytes.count)))] ^= UInt8(
+                        truncatingIfNeeded: 1 + rng.next(below: 255)
+                    )
                 }
             }
             if (try? ComputeRequest(decoding: bytes)) == nil, (try? ComputeResponse(decoding: bytes)) == nil {
@@ -230,7 +234,12 @@ struct CodecTests {
     }
 
     @Test func failuresReadBackFromTheirReportedReason() {
-        let failure = ComputeFailure(.labelOutOfRange, "training data", at: "row 17", "label 12 is not one of the classes")
+        let failure = ComputeFailure(
+            .labelOutOfRange,
+            "training data",
+            at: "row 17",
+            "label 12 is not one of the classes"
+        )
         #expect(failure.reportedReason == "labelOutOfRange: training data, row 17: label 12 is not one of the classes")
         let read = ComputeFailure(reportedReason: failure.reportedReason)
         #expect(read.code == .labelOutOfRange && read.subject == "training data, row 17")
@@ -247,18 +256,27 @@ struct CodecTests {
 
     @Test func theWireDocumentsExampleFailureIsExact() {
         let request = ComputeRequest.train(
-            TrainRequest(architecture: "mlp:64", classLabels: Array(0...9), hyperparameters: Hyperparameters(), data: .inline(NodeFixtures.trainRows)))
+            TrainRequest(
+                architecture: "mlp:64",
+                classLabels: Array(0...9),
+                hyperparameters: Hyperparameters(),
+                data: .inline(NodeFixtures.trainRows)
+            )
+        )
         let cut = Array(request.encoded().prefix(107 + 1000))
         let error = Self.decodeError(cut, isRequest: true)
         #expect(
             error.map { ComputeFailure(malformed: $0).reportedReason }
-                == "malformedRequest: request: truncated: train.data.features.values: 1438 x 64 needs 368128 bytes at offset 107, 1000 left")
+                == "malformedRequest: request: truncated: train.data.features.values: 1438 x 64 needs 368128 bytes at offset 107, 1000 left"
+        )
     }
 
     @Test func operationsMapToWorks() {
-        #expect(ComputeOperation.allCases.map(\.work) == [
-            "compute.train", "compute.finetune", "compute.quantize", "compute.evaluate", "compute.predict",
-        ])
+        #expect(
+            ComputeOperation.allCases.map(\.work) == [
+                "compute.train", "compute.finetune", "compute.quantize", "compute.evaluate", "compute.predict",
+            ]
+        )
         for operation in ComputeOperation.allCases { #expect(ComputeOperation(work: operation.work) == operation) }
         #expect(ComputeOperation(work: "relay.hash") == nil)
     }

@@ -15,12 +15,20 @@ struct ComputeMeshTests {
 
     static func workflow(seeds: [UInt64] = [1, 2], epochs: Int = 3) -> ComputeTrialsWorkflow {
         ComputeTrialsWorkflow(
-            seeds: seeds, architecture: "mlp:32", hyperparameters: Hyperparameters(epochs: epochs),
-            train: NodeFixtures.trainRows, test: NodeFixtures.testRows, classLabels: NodeFixtures.classLabels)
+            seeds: seeds,
+            architecture: "mlp:32",
+            hyperparameters: Hyperparameters(epochs: epochs),
+            train: NodeFixtures.trainRows,
+            test: NodeFixtures.testRows,
+            classLabels: NodeFixtures.classLabels
+        )
     }
 
     /// The same workflow with the port called inline, on an executor thread (never the pool).
-    static func reference(_ workflow: ComputeTrialsWorkflow, on node: ComputeNode) async -> LocalRun<ComputeTrialsWorkflow> {
+    static func reference(
+        _ workflow: ComputeTrialsWorkflow,
+        on node: ComputeNode
+    ) async -> LocalRun<ComputeTrialsWorkflow> {
         await node.executor.run {
             Orchestrator.runLocally(workflow) { spec in
                 do {
@@ -40,7 +48,10 @@ struct ComputeMeshTests {
         defer { node.shutdown() }
         let workflow = Self.workflow()
         let mesh = TestMesh(
-            workflow: workflow, agents: Self.agents, worker: CompositeWorker([RelayWorker(), ComputeWorker(port: node)]))
+            workflow: workflow,
+            agents: Self.agents,
+            worker: CompositeWorker([RelayWorker(), ComputeWorker(port: node)])
+        )
         let report = try await mesh.run(timeout: .seconds(120))
         let meshed = await mesh.coordinator.workflow
         let reference = await Self.reference(workflow, on: node)
@@ -54,9 +65,15 @@ struct ComputeMeshTests {
 
         // Each trial's model is what MeshCompute trains directly, and its evaluation what the report says.
         for seed: UInt64 in [1, 2] {
-            let model = MLP(architecture: .mlp(hidden: [32]), inputs: 64, classLabels: NodeFixtures.classLabels, seed: seed)
+            let model = MLP(
+                architecture: .mlp(hidden: [32]),
+                inputs: 64,
+                classLabels: NodeFixtures.classLabels,
+                seed: seed
+            )
             let trained = try Trainer.train(
-                model, on: NodeFixtures.data(NodeFixtures.digits.train),
+                model,
+                on: NodeFixtures.data(NodeFixtures.digits.train),
                 configuration: TrainingConfiguration(epochs: 3, seed: seed)
             ).model
             let output = try #require(meshed.outputs[ComputeTrialsWorkflow.trainTask(seed).rawValue])
@@ -84,20 +101,32 @@ struct ComputeMeshTests {
         bad.labels[5] = 99
         var workflow = Self.workflow(seeds: [3], epochs: 1)
         workflow = ComputeTrialsWorkflow(
-            seeds: [3, 4], architecture: workflow.architecture, hyperparameters: workflow.hyperparameters,
-            train: bad, test: NodeFixtures.testRows, classLabels: NodeFixtures.classLabels)
+            seeds: [3, 4],
+            architecture: workflow.architecture,
+            hyperparameters: workflow.hyperparameters,
+            train: bad,
+            test: NodeFixtures.testRows,
+            classLabels: NodeFixtures.classLabels
+        )
         let mesh = TestMesh(workflow: workflow, agents: Self.agents, worker: ComputeWorker(port: node))
         let report = try await mesh.run(timeout: .seconds(120))
         let meshed = await mesh.coordinator.workflow
         #expect(meshed.failures.count == 2)
-        #expect(meshed.failures["trial/3/train"] == "labelOutOfRange: training data, row 5: label 99 is not one of the classes [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]")
+        #expect(
+            meshed.failures["trial/3/train"]
+                == "labelOutOfRange: training data, row 5: label 99 is not one of the classes [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"
+        )
         let reference = await Self.reference(workflow, on: node)
         #expect(report.digest == reference.digest.text)
         #expect(mesh.journal.entries.contains { $0.record.kind == "task.failed" })
     }
 
     /// Off by default: `MESHWORK_MEASURE=1 swift test --scratch-path .build-node --filter ComputeMeshMeasurements`.
-    @Suite("Compute mesh measurements", .serialized, .enabled(if: ProcessInfo.processInfo.environment["MESHWORK_MEASURE"] != nil))
+    @Suite(
+        "Compute mesh measurements",
+        .serialized,
+        .enabled(if: ProcessInfo.processInfo.environment["MESHWORK_MEASURE"] != nil)
+    )
     struct Measurements {
         @Test(arguments: [1, 20])
         func aTrainRequestThroughTheMeshAgainstADirectCall(epochs: Int) async throws {
@@ -119,7 +148,11 @@ struct ComputeMeshTests {
                 _ = try await node.perform(request)
                 port.append(clock.now - start)
                 let single = SingleTaskWorkflow(spec: spec)
-                let mesh = TestMesh(workflow: single, agents: [ComputeMeshTests.agents[0]], worker: ComputeWorker(port: node))
+                let mesh = TestMesh(
+                    workflow: single,
+                    agents: [ComputeMeshTests.agents[0]],
+                    worker: ComputeWorker(port: node)
+                )
                 _ = try await mesh.run(timeout: .seconds(300))
                 // From the coordinator's own clock: the agent joined (the workflow starts then) or the
                 // award was sent, to the result's arrival. The join handshake itself is not counted.

@@ -34,9 +34,11 @@ struct ComputeNodeTests {
         }
         let model = MLP(architecture: .softmax, inputs: 64, classLabels: NodeFixtures.classLabels, seed: 3)
         let direct = try Trainer.train(
-            model, on: NodeFixtures.data(NodeFixtures.digits.train),
+            model,
+            on: NodeFixtures.data(NodeFixtures.digits.train),
             configuration: NodeFixtures.configuration(request.hyperparameters),
-            validation: NodeFixtures.data(NodeFixtures.digits.test))
+            validation: NodeFixtures.data(NodeFixtures.digits.test)
+        )
         #expect(trained.weights.bytes == WeightsFile.encode(direct.model))
         #expect(trained.epochs.map(\.trainLoss) == direct.epochs.map(\.trainLoss))
         #expect(trained.epochs.map(\.validationAccuracy) == direct.epochs.map(\.validationAccuracy))
@@ -51,7 +53,8 @@ struct ComputeNodeTests {
             (int8Weights, try NodeFixtures.directInt8.logits(test.features)),
         ] {
             let response = try await self.node.perform(
-                .evaluate(EvaluateRequest(model: .inline(weights), data: .inline(NodeFixtures.testRows))))
+                .evaluate(EvaluateRequest(model: .inline(weights), data: .inline(NodeFixtures.testRows)))
+            )
             guard case .evaluated(let evaluation) = response else {
                 Issue.record("expected an evaluation")
                 return
@@ -75,9 +78,12 @@ struct ComputeNodeTests {
     }
 
     @Test func quantizationGivesMeshComputesInt8File() async throws {
-        let response = try await self.node.perform(.quantize(QuantizeRequest(model: .inline(NodeFixtures.directWeights))))
+        let response = try await self.node.perform(
+            .quantize(QuantizeRequest(model: .inline(NodeFixtures.directWeights)))
+        )
         #expect(response == .quantized(SerializedWeights(WeightsFile.encode(NodeFixtures.directInt8))))
-        guard case .quantized(let int8) = response, case .int8 = try WeightsFile.decode(int8.bytes, source: "test") else {
+        guard case .quantized(let int8) = response, case .int8 = try WeightsFile.decode(int8.bytes, source: "test")
+        else {
             Issue.record("expected an int8 weights file")
             return
         }
@@ -88,12 +94,18 @@ struct ComputeNodeTests {
         let rows = NodeFixtures.testRows.features
         let matrix = try Matrix(rows: rows.rows, columns: rows.columns, values: rows.values)
         let logits = try NodeFixtures.directModel.logits(matrix)
-        func predict(_ output: PredictRequest.Output, _ weights: SerializedWeights = NodeFixtures.directWeights)
+        func predict(
+            _ output: PredictRequest.Output,
+            _ weights: SerializedWeights = NodeFixtures.directWeights
+        )
             async throws -> Prediction
         {
             let response = try await self.node.perform(
-                .predict(PredictRequest(model: .inline(weights), rows: .inline(rows), output: output)))
-            guard case .predicted(let prediction) = response else { throw ComputeFailure(.unknown, "test", "not a prediction") }
+                .predict(PredictRequest(model: .inline(weights), rows: .inline(rows), output: output))
+            )
+            guard case .predicted(let prediction) = response else {
+                throw ComputeFailure(.unknown, "test", "not a prediction")
+            }
             return prediction
         }
         #expect(try await predict(.logits) == .logits(TensorFrame(rows: 359, columns: 10, values: logits.values)))
@@ -101,7 +113,8 @@ struct ComputeNodeTests {
         let probabilities = logits.softmaxPerRow()
         #expect(
             try await predict(.probabilities)
-                == .probabilities(TensorFrame(rows: 359, columns: 10, values: probabilities.values)))
+                == .probabilities(TensorFrame(rows: 359, columns: 10, values: probabilities.values))
+        )
         let int8 = SerializedWeights(WeightsFile.encode(NodeFixtures.directInt8))
         #expect(try await predict(.labels, int8) == .labels(try NodeFixtures.directInt8.predictLabels(matrix)))
     }
@@ -113,13 +126,18 @@ struct ComputeNodeTests {
         let rows = NodeFixtures.subset(NodeFixtures.digits.train, labels: Set(newLabels), limit: 120)
         let hyperparameters = Hyperparameters(epochs: 4, learningRate: 3e-3, trainable: layers, seed: 11)
         let request = FineTuneRequest(
-            base: .inline(NodeFixtures.directWeights), head: .replace(classLabels: newLabels),
-            hyperparameters: hyperparameters, data: .inline(NodeFixtures.rows(rows)))
+            base: .inline(NodeFixtures.directWeights),
+            head: .replace(classLabels: newLabels),
+            hyperparameters: hyperparameters,
+            data: .inline(NodeFixtures.rows(rows))
+        )
         let response = try await self.node.perform(.fineTune(request))
         let start = try NodeFixtures.directModel.replacingHead(classLabels: newLabels, seed: 11)
         let direct = try Trainer.train(
-            start, on: NodeFixtures.data(rows, classLabels: newLabels),
-            configuration: NodeFixtures.configuration(hyperparameters))
+            start,
+            on: NodeFixtures.data(rows, classLabels: newLabels),
+            configuration: NodeFixtures.configuration(hyperparameters)
+        )
         guard case .fineTuned(let tuned) = response else {
             Issue.record("expected a fine-tuned model")
             return
@@ -138,11 +156,16 @@ struct ComputeNodeTests {
     @Test func fineTuningCanKeepTheHeadAndTrainOn() async throws {
         let hyperparameters = Hyperparameters(epochs: 1, seed: 5)
         let request = FineTuneRequest(
-            base: .inline(NodeFixtures.directWeights), head: .keep, hyperparameters: hyperparameters,
-            data: .inline(NodeFixtures.testRows))
+            base: .inline(NodeFixtures.directWeights),
+            head: .keep,
+            hyperparameters: hyperparameters,
+            data: .inline(NodeFixtures.testRows)
+        )
         let direct = try Trainer.train(
-            NodeFixtures.directModel, on: NodeFixtures.data(NodeFixtures.digits.test),
-            configuration: NodeFixtures.configuration(hyperparameters))
+            NodeFixtures.directModel,
+            on: NodeFixtures.data(NodeFixtures.digits.test),
+            configuration: NodeFixtures.configuration(hyperparameters)
+        )
         guard case .fineTuned(let tuned) = try await self.node.perform(.fineTune(request)) else {
             Issue.record("expected a fine-tuned model")
             return
@@ -163,11 +186,15 @@ struct ComputeNodeTests {
         ]
         let node = ComputeNode(executor: self.node.executor) { store[$0] }
         let inline = try await node.perform(
-            .evaluate(EvaluateRequest(model: .inline(NodeFixtures.directWeights), data: .inline(NodeFixtures.testRows))))
-        let byHash = try await node.perform(.evaluate(EvaluateRequest(model: .blob(weightsHash), data: .blob(datasetHash))))
+            .evaluate(EvaluateRequest(model: .inline(NodeFixtures.directWeights), data: .inline(NodeFixtures.testRows)))
+        )
+        let byHash = try await node.perform(
+            .evaluate(EvaluateRequest(model: .blob(weightsHash), data: .blob(datasetHash)))
+        )
         #expect(byHash.encoded() == inline.encoded())
         let predicted = try await node.perform(
-            .predict(PredictRequest(model: .blob(weightsHash), rows: .blob(datasetHash), output: .labels)))
+            .predict(PredictRequest(model: .blob(weightsHash), rows: .blob(datasetHash), output: .labels))
+        )
         let matrix = NodeFixtures.data(NodeFixtures.digits.test).features
         #expect(predicted == .predicted(.labels(try NodeFixtures.directModel.predictLabels(matrix))))
 
@@ -176,7 +203,9 @@ struct ComputeNodeTests {
             (corruptHash, .unsupportedFormat),
         ] {
             let failure = await Self.failure {
-                try await node.perform(.evaluate(EvaluateRequest(model: .inline(NodeFixtures.directWeights), data: .blob(hash))))
+                try await node.perform(
+                    .evaluate(EvaluateRequest(model: .inline(NodeFixtures.directWeights), data: .blob(hash)))
+                )
             }
             #expect(failure?.code == code, "\(hash): \(String(describing: failure))")
         }
@@ -192,7 +221,8 @@ struct ComputeNodeTests {
 
     @Test func theInlinePathGivesTheSameBytesAsTheExecutor() async throws {
         let request = ComputeRequest.evaluate(
-            EvaluateRequest(model: .inline(NodeFixtures.directWeights), data: .inline(NodeFixtures.testRows)))
+            EvaluateRequest(model: .inline(NodeFixtures.directWeights), data: .inline(NodeFixtures.testRows))
+        )
         let viaPort = try await self.node.perform(request)
         let inline = try await self.node.executor.run { () throws(ComputeFailure) -> ComputeResponse in
             try ComputeNode.performInline(request)

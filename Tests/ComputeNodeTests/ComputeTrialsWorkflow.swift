@@ -21,21 +21,37 @@ struct ComputeTrialsWorkflow: Workflow {
 
     mutating func start() -> [WorkflowStep] {
         var steps: [WorkflowStep] = [
-            .record(kind: "trials.started", subject: "trials", fields: [.init("seeds", self.seeds.map(String.init).joined(separator: ","))])
+            .record(
+                kind: "trials.started",
+                subject: "trials",
+                fields: [.init("seeds", self.seeds.map(String.init).joined(separator: ","))]
+            )
         ]
         for seed in self.seeds {
             var hyperparameters = self.hyperparameters
             hyperparameters.seed = seed
             let request = ComputeRequest.train(
                 TrainRequest(
-                    architecture: self.architecture, classLabels: self.classLabels, hyperparameters: hyperparameters,
-                    data: .inline(self.train)))
+                    architecture: self.architecture,
+                    classLabels: self.classLabels,
+                    hyperparameters: hyperparameters,
+                    data: .inline(self.train)
+                )
+            )
             // The cost model: a fixed simulated time per epoch; seeds finish at distinct times.
             let duration = UInt64(hyperparameters.epochs) * 10_000 + seed
             steps.append(
                 .schedule(
-                    TaskSpec(id: Self.trainTask(seed), role: .compute, work: request.work, input: request.encoded(), duration: duration),
-                    at: .zero))
+                    TaskSpec(
+                        id: Self.trainTask(seed),
+                        role: .compute,
+                        work: request.work,
+                        input: request.encoded(),
+                        duration: duration
+                    ),
+                    at: .zero
+                )
+            )
         }
         return steps
     }
@@ -46,18 +62,31 @@ struct ComputeTrialsWorkflow: Workflow {
         let seed = UInt64(parts[1])!
         switch (parts[2], try? ComputeResponse(decoding: output)) {
         case ("train", .trained(let trained)?):
-            let request = ComputeRequest.evaluate(EvaluateRequest(model: .inline(trained.weights), data: .inline(self.test)))
+            let request = ComputeRequest.evaluate(
+                EvaluateRequest(model: .inline(trained.weights), data: .inline(self.test))
+            )
             return [
                 .schedule(
-                    TaskSpec(id: Self.evaluateTask(seed), role: .compute, work: request.work, input: request.encoded(), duration: 2_000),
-                    at: at)
+                    TaskSpec(
+                        id: Self.evaluateTask(seed),
+                        role: .compute,
+                        work: request.work,
+                        input: request.encoded(),
+                        duration: 2_000
+                    ),
+                    at: at
+                )
             ]
         case ("evaluate", .evaluated(let evaluation)?):
             self.evaluations[seed] = evaluation
             return [
                 .record(
-                    kind: "trial.evaluated", subject: "trial/\(seed)",
-                    fields: [.init("accuracy", String(evaluation.accuracy)), .init("macroF1", String(evaluation.macroF1))])
+                    kind: "trial.evaluated",
+                    subject: "trial/\(seed)",
+                    fields: [
+                        .init("accuracy", String(evaluation.accuracy)), .init("macroF1", String(evaluation.macroF1)),
+                    ]
+                )
             ] + self.finishIfDone()
         default:
             self.failures[task.id.rawValue] = "unexpected output"
@@ -74,8 +103,10 @@ struct ComputeTrialsWorkflow: Workflow {
 
     func audit() -> WorkflowAudit {
         WorkflowAudit(
-            expectedTasks: 2 * self.seeds.count, verified: self.evaluations.count,
-            mismatched: self.seeds.count - self.evaluations.count)
+            expectedTasks: 2 * self.seeds.count,
+            verified: self.evaluations.count,
+            mismatched: self.seeds.count - self.evaluations.count
+        )
     }
 
     private func finishIfDone() -> [WorkflowStep] {

@@ -55,18 +55,31 @@ enum NodeFixtures {
             case .sgd(let momentum): .sgd(momentum: momentum)
             }
         return TrainingConfiguration(
-            epochs: hyperparameters.epochs, batchSize: hyperparameters.batchSize,
-            learningRate: hyperparameters.learningRate, l2: hyperparameters.l2, optimizer: optimizer,
-            trainable: hyperparameters.trainable == .head ? .head : .all, seed: hyperparameters.seed)
+            epochs: hyperparameters.epochs,
+            batchSize: hyperparameters.batchSize,
+            learningRate: hyperparameters.learningRate,
+            l2: hyperparameters.l2,
+            optimizer: optimizer,
+            trainable: hyperparameters.trainable == .head ? .head : .all,
+            seed: hyperparameters.seed
+        )
     }
 
     static let trainRequest = TrainRequest(
-        architecture: "mlp:32", classLabels: classLabels, hyperparameters: hyperparameters, data: .inline(trainRows))
+        architecture: "mlp:32",
+        classLabels: classLabels,
+        hyperparameters: hyperparameters,
+        data: .inline(trainRows)
+    )
 
     /// The model of `trainRequest`, trained by MeshCompute directly.
     static let directModel: MLP = {
         let model = MLP(
-            architecture: .mlp(hidden: [32]), inputs: 64, classLabels: classLabels, seed: hyperparameters.seed)
+            architecture: .mlp(hidden: [32]),
+            inputs: 64,
+            classLabels: classLabels,
+            seed: hyperparameters.seed
+        )
         return try! Trainer.train(model, on: data(digits.train), configuration: configuration(hyperparameters)).model
     }()
 

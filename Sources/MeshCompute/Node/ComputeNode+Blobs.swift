@@ -6,7 +6,9 @@ extension ComputeNode {
         switch request {
         case .train(var train):
             train.data = try await self.rows(train.data, "train.data")
-            if let validation = train.validation { train.validation = try await self.rows(validation, "train.validation") }
+            if let validation = train.validation {
+                train.validation = try await self.rows(validation, "train.validation")
+            }
             return .train(train)
         case .fineTune(var fineTune):
             fineTune.base = try await self.weights(fineTune.base, "finetune.base")
@@ -31,14 +33,20 @@ extension ComputeNode {
         }
     }
 
-    private func weights(_ operand: ComputeOperand<SerializedWeights>, _ field: String) async throws(ComputeFailure)
+    private func weights(
+        _ operand: ComputeOperand<SerializedWeights>,
+        _ field: String
+    ) async throws(ComputeFailure)
         -> ComputeOperand<SerializedWeights>
     {
         guard case .blob(let hash) = operand else { return operand }
         return .inline(SerializedWeights(try await self.blob(hash, field)))
     }
 
-    private func rows(_ operand: ComputeOperand<LabeledRows>, _ field: String) async throws(ComputeFailure)
+    private func rows(
+        _ operand: ComputeOperand<LabeledRows>,
+        _ field: String
+    ) async throws(ComputeFailure)
         -> ComputeOperand<LabeledRows>
     {
         guard case .blob(let hash) = operand else { return operand }

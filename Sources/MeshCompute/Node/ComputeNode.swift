@@ -84,7 +84,8 @@ public final class ComputeNode: ComputePort {
         }
     }
 
-    private static func inline<Value>(_ operand: ComputeOperand<Value>, _ field: String) throws(ComputeFailure) -> Value {
+    private static func inline<Value>(_ operand: ComputeOperand<Value>, _ field: String) throws(ComputeFailure) -> Value
+    {
         switch operand {
         case .inline(let value): return value
         case .blob(let hash):
@@ -124,7 +125,11 @@ public final class ComputeNode: ComputePort {
 
     private static func fineTune(_ request: FineTuneRequest) throws -> TrainedModel {
         let configuration = try Self.configuration(request.hyperparameters)
-        let base = try Self.fp32(try Self.inline(request.base, "finetune.base"), source: "base model", for: "fine-tuning")
+        let base = try Self.fp32(
+            try Self.inline(request.base, "finetune.base"),
+            source: "base model",
+            for: "fine-tuning"
+        )
         var model = base
         if case .replace(let labels) = request.head {
             try Self.checkSize(widths: Array(base.widths.dropLast()) + [labels.count])
@@ -135,7 +140,8 @@ public final class ComputeNode: ComputePort {
             classLabels: model.classLabels,
             subject: "training data"
         )
-        let validation = try request.validation.map { operand throws in try Self.inline(operand, "finetune.validation") }
+        let validation = try request.validation.map { operand throws in try Self.inline(operand, "finetune.validation")
+        }
         return try Self.run(model, on: training, validation: validation, configuration: configuration)
     }
 
@@ -209,7 +215,11 @@ public final class ComputeNode: ComputePort {
         )
     }
 
-    private static func predict(_ weights: SerializedWeights, rows: TensorFrame, output: PredictRequest.Output) throws
+    private static func predict(
+        _ weights: SerializedWeights,
+        rows: TensorFrame,
+        output: PredictRequest.Output
+    ) throws
         -> Prediction
     {
         let model = try Self.classifier(weights)
@@ -259,7 +269,8 @@ public final class ComputeNode: ComputePort {
         }
     }
 
-    private static func configuration(_ hyperparameters: Hyperparameters) throws(ComputeError) -> TrainingConfiguration {
+    private static func configuration(_ hyperparameters: Hyperparameters) throws(ComputeError) -> TrainingConfiguration
+    {
         let optimizer: Optimizer
         switch hyperparameters.optimizer {
         case .adam(let beta1, let beta2, let epsilon): optimizer = .adam(beta1: beta1, beta2: beta2, epsilon: epsilon)
@@ -287,12 +298,20 @@ public final class ComputeNode: ComputePort {
         return matrix
     }
 
-    private static func labeled(_ rows: LabeledRows, classLabels: [Int], subject: String) throws(ComputeError)
+    private static func labeled(
+        _ rows: LabeledRows,
+        classLabels: [Int],
+        subject: String
+    ) throws(ComputeError)
         -> LabeledData
     {
         guard rows.features.rows > 0 else { throw ComputeError(.emptyDataset, subject, "no rows") }
         guard rows.features.columns > 0 else { throw ComputeError(.shapeMismatch, subject, "rows have no features") }
-        let features = try Matrix(rows: rows.features.rows, columns: rows.features.columns, values: rows.features.values)
+        let features = try Matrix(
+            rows: rows.features.rows,
+            columns: rows.features.columns,
+            values: rows.features.values
+        )
         return try LabeledData(features: features, labels: rows.labels, classLabels: classLabels, subject: subject)
     }
 

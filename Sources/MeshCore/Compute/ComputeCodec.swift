@@ -27,7 +27,11 @@ enum ComputeCodec {
     }
 
     /// Reads a u8 tag and checks it is one of `allowed`.
-    static func readTag(_ field: String, allowed: ClosedRange<UInt8>, from reader: inout WireReader) throws(WireError)
+    static func readTag(
+        _ field: String,
+        allowed: ClosedRange<UInt8>,
+        from reader: inout WireReader
+    ) throws(WireError)
         -> UInt8
     {
         let at = reader.offset
@@ -145,7 +149,11 @@ enum ComputeCodec {
     }
 
     /// Reads and checks the 8-byte header of a request or response; returns its operation.
-    static func readHeader(magic: [UInt8], what: String, from reader: inout WireReader) throws(WireError)
+    static func readHeader(
+        magic: [UInt8],
+        what: String,
+        from reader: inout WireReader
+    ) throws(WireError)
         -> ComputeOperation
     {
         let found = try reader.readRaw(4, "\(what).magic")
@@ -157,7 +165,10 @@ enum ComputeCodec {
         }
         let version = try reader.readUInt16("\(what).version")
         guard version == ComputeProtocol.version else {
-            throw WireError(.unknownVersion, "\(what).version: \(version); this build speaks \(ComputeProtocol.version)")
+            throw WireError(
+                .unknownVersion,
+                "\(what).version: \(version); this build speaks \(ComputeProtocol.version)"
+            )
         }
         let code = try reader.readUInt8("\(what).operation")
         guard let operation = ComputeOperation(rawValue: code) else {

@@ -52,7 +52,11 @@ public enum ComputeResponse: Sendable, Equatable {
             )
         }
         var reader = WireReader(bytes)
-        let operation = try ComputeCodec.readHeader(magic: ComputeProtocol.responseMagic, what: "response", from: &reader)
+        let operation = try ComputeCodec.readHeader(
+            magic: ComputeProtocol.responseMagic,
+            what: "response",
+            from: &reader
+        )
         switch operation {
         case .train: self = .trained(try TrainedModel(from: &reader, field: "trained"))
         case .fineTune: self = .fineTuned(try TrainedModel(from: &reader, field: "fineTuned"))

@@ -14,7 +14,10 @@ public struct TensorFrame: Sendable, Hashable {
 
     /// A frame over `values`; the count must fill the shape (a programming error otherwise).
     public init(rows: Int, columns: Int, values: [Float]) {
-        precondition(rows >= 0 && columns >= 0 && values.count == rows * columns, "values do not fill \(rows) x \(columns)")
+        precondition(
+            rows >= 0 && columns >= 0 && values.count == rows * columns,
+            "values do not fill \(rows) x \(columns)"
+        )
         self.rows = rows
         self.columns = columns
         self.values = values

@@ -66,16 +66,23 @@ enum TrainingData {
         if let validation { ComputeCodec.write(validation, into: &writer) { $0.encode(into: &$1) } }
     }
 
-    static func read(_ field: String, from reader: inout WireReader) throws(WireError) -> (
+    static func read(
+        _ field: String,
+        from reader: inout WireReader
+    ) throws(WireError) -> (
         ComputeOperand<LabeledRows>, ComputeOperand<LabeledRows>?
     ) {
         let data = try Self.readRows(field + ".data", from: &reader)
         let validation =
-            try reader.readBool(field + ".hasValidation") ? try Self.readRows(field + ".validation", from: &reader) : nil
+            try reader.readBool(field + ".hasValidation")
+            ? try Self.readRows(field + ".validation", from: &reader) : nil
         return (data, validation)
     }
 
-    static func readRows(_ field: String, from reader: inout WireReader) throws(WireError) -> ComputeOperand<LabeledRows> {
+    static func readRows(
+        _ field: String,
+        from reader: inout WireReader
+    ) throws(WireError) -> ComputeOperand<LabeledRows> {
         try ComputeCodec.readOperand(field, from: &reader) { (reader: inout WireReader) throws(WireError) in
             try LabeledRows(from: &reader, field: field)
         }

@@ -18,7 +18,12 @@ public struct TrainedModel: Sendable, Equatable {
         public var validationLoss: Double?
 
         /// An epoch summary.
-        public init(trainLoss: Double, trainAccuracy: Double, validationAccuracy: Double? = nil, validationLoss: Double? = nil) {
+        public init(
+            trainLoss: Double,
+            trainAccuracy: Double,
+            validationAccuracy: Double? = nil,
+            validationLoss: Double? = nil
+        ) {
             self.trainLoss = trainLoss
             self.trainAccuracy = trainAccuracy
             self.validationAccuracy = validationAccuracy

@@ -1,6 +1,6 @@
 import Foundation
-public import MeshCore
 public import MeshCompute
+public import MeshCore
 public import Subprocess
 
 /// The environment the supervisor starts an agent process with.
