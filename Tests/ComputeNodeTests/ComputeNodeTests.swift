@@ -192,6 +192,13 @@ struct ComputeNodeTests {
             .evaluate(EvaluateRequest(model: .blob(weightsHash), data: .blob(datasetHash)))
         )
         #expect(byHash.encoded() == inline.encoded())
+        let request = ComputeRequest.evaluate(EvaluateRequest(model: .blob(weightsHash), data: .blob(datasetHash)))
+        #expect(request.blobReferences == [weightsHash, datasetHash])
+        let blobs = [weightsHash: NodeFixtures.directWeights.bytes, datasetHash: datasetBlob]
+        let onExecutor = try await node.executor.run { () throws(ComputeFailure) -> ComputeResponse in
+            try ComputeNode.performInline(request, blobs: blobs)
+        }
+        #expect(onExecutor.encoded() == inline.encoded())
         let predicted = try await node.perform(
             .predict(PredictRequest(model: .blob(weightsHash), rows: .blob(datasetHash), output: .labels))
         )

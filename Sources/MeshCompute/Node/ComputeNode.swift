@@ -4,9 +4,9 @@ public import MeshCore
 /// MeshCompute's maths, every request run on one ``ComputeExecutor`` thread (never the
 /// cooperative pool).
 ///
-/// `perform(_:)` first resolves the operands a request names by blob hash (through
-/// `resolveBlob`, on the caller's task, checking each blob's SHA-256), then queues the now
-/// self-contained request on the executor. Requests run one at a time, in arrival order. Bad
+/// `perform(_:)` first fetches the blobs a request names by hash (through `resolveBlob`, on the
+/// caller's task), then queues the request on the executor, where each blob is checked against
+/// its SHA-256 and decoded. Requests run one at a time, in arrival order. Bad
 /// input — a shape mismatch, a NaN, no rows, a label outside the classes, a truncated or corrupt
 /// weights file, an unknown blob — is a ``ComputeFailure`` naming what and where; the node keeps
 /// serving. With one BLAS thread (the executor's default) the same request gives the same
@@ -39,38 +39,49 @@ public final class ComputeNode: ComputePort {
         self.executor.shutdown()
     }
 
-    /// Resolves the request's blobs, then runs it on the executor's thread.
+    /// Fetches the request's blobs, then runs it on the executor's thread, where each blob is
+    /// checked against its hash and decoded.
     public func perform(_ request: ComputeRequest) async throws(ComputeFailure) -> ComputeResponse {
-        let resolved = try await self.resolved(request)
+        let blobs = await self.fetchBlobs(of: request)
         return try await self.executor.run { () throws(ComputeFailure) -> ComputeResponse in
-            try Self.performInline(resolved)
+            try Self.performInline(request, blobs: blobs)
         }
     }
 
-    /// Runs a request whose operands are all inline on the calling thread, blocking it: for the
-    /// executor's jobs, and for references computed without a mesh (`Orchestrator.runLocally`
-    /// inside an executor job). A blob operand fails with ``ComputeFailure/Code/blobUnavailable``.
-    public static func performInline(_ request: ComputeRequest) throws(ComputeFailure) -> ComputeResponse {
+    /// Runs a request on the calling thread, blocking it: for the executor's jobs, and for
+    /// references computed without a mesh (`Orchestrator.runLocally` inside an executor job).
+    ///
+    /// - Parameter blobs: the bytes of the blobs the request names, by hash; each is checked
+    ///   against its hash before use. A blob missing here, or whose bytes have another hash, fails
+    ///   with ``ComputeFailure/Code/blobUnavailable``; a dataset blob that does not decode with
+    ///   ``ComputeFailure/Code/unsupportedFormat``.
+    public static func performInline(
+        _ request: ComputeRequest,
+        blobs: [BlobHash: [UInt8]] = [:]
+    ) throws(ComputeFailure)
+        -> ComputeResponse
+    {
+        let operands = Operands(blobs: blobs)
         do {
             switch request {
             case .train(let request):
-                return .trained(try Self.train(request))
+                return .trained(try Self.train(request, operands))
             case .fineTune(let request):
-                return .fineTuned(try Self.fineTune(request))
+                return .fineTuned(try Self.fineTune(request, operands))
             case .quantize(let request):
-                return .quantized(try Self.quantize(try Self.inline(request.model, "quantize.model")))
+                return .quantized(try Self.quantize(try operands.weights(request.model, "quantize.model")))
             case .evaluate(let request):
                 return .evaluated(
                     try Self.evaluate(
-                        try Self.inline(request.model, "evaluate.model"),
-                        on: try Self.inline(request.data, "evaluate.data")
+                        try operands.weights(request.model, "evaluate.model"),
+                        on: try operands.rows(request.data, "evaluate.data")
                     )
                 )
             case .predict(let request):
                 return .predicted(
                     try Self.predict(
-                        try Self.inline(request.model, "predict.model"),
-                        rows: try Self.inline(request.rows, "predict.rows"),
+                        try operands.weights(request.model, "predict.model"),
+                        rows: try operands.features(request.rows, "predict.rows"),
                         output: request.output
                     )
                 )
@@ -84,20 +95,7 @@ public final class ComputeNode: ComputePort {
         }
     }
 
-    private static func inline<Value>(_ operand: ComputeOperand<Value>, _ field: String) throws(ComputeFailure) -> Value
-    {
-        switch operand {
-        case .inline(let value): return value
-        case .blob(let hash):
-            throw ComputeFailure(
-                .blobUnavailable,
-                field,
-                "\(hash) was not resolved: blobs are resolved by perform(_:), not performInline(_:)"
-            )
-        }
-    }
-
-    private static func train(_ request: TrainRequest) throws -> TrainedModel {
+    private static func train(_ request: TrainRequest, _ operands: Operands) throws -> TrainedModel {
         let configuration = try Self.configuration(request.hyperparameters)
         let architecture = try MLP.Architecture(parsing: request.architecture)
         guard architecture.hidden.count < WeightsFile.maximumLayers else {
@@ -108,7 +106,7 @@ public final class ComputeNode: ComputePort {
             )
         }
         let training = try Self.labeled(
-            try Self.inline(request.data, "train.data"),
+            try operands.rows(request.data, "train.data"),
             classLabels: request.classLabels,
             subject: "training data"
         )
@@ -119,14 +117,14 @@ public final class ComputeNode: ComputePort {
             classLabels: request.classLabels,
             seed: request.hyperparameters.seed
         )
-        let validation = try request.validation.map { operand throws in try Self.inline(operand, "train.validation") }
+        let validation = try request.validation.map { operand throws in try operands.rows(operand, "train.validation") }
         return try Self.run(model, on: training, validation: validation, configuration: configuration)
     }
 
-    private static func fineTune(_ request: FineTuneRequest) throws -> TrainedModel {
+    private static func fineTune(_ request: FineTuneRequest, _ operands: Operands) throws -> TrainedModel {
         let configuration = try Self.configuration(request.hyperparameters)
         let base = try Self.fp32(
-            try Self.inline(request.base, "finetune.base"),
+            try operands.weights(request.base, "finetune.base"),
             source: "base model",
             for: "fine-tuning"
         )
@@ -136,11 +134,12 @@ public final class ComputeNode: ComputePort {
             model = try base.replacingHead(classLabels: labels, seed: request.hyperparameters.seed)
         }
         let training = try Self.labeled(
-            try Self.inline(request.data, "finetune.data"),
+            try operands.rows(request.data, "finetune.data"),
             classLabels: model.classLabels,
             subject: "training data"
         )
-        let validation = try request.validation.map { operand throws in try Self.inline(operand, "finetune.validation")
+        let validation = try request.validation.map { operand throws in
+            try operands.rows(operand, "finetune.validation")
         }
         return try Self.run(model, on: training, validation: validation, configuration: configuration)
     }

@@ -37,6 +37,22 @@ public enum ComputeRequest: Sendable, Equatable {
     /// The task work name to schedule this request under.
     public var work: String { self.operation.work }
 
+    /// The blobs the request names by hash, in field order, for a runtime that fetches them
+    /// before the node runs it.
+    public var blobReferences: [BlobHash] {
+        func hash<Value>(_ operand: ComputeOperand<Value>?) -> [BlobHash] {
+            if case .blob(let hash)? = operand { return [hash] }
+            return []
+        }
+        switch self {
+        case .train(let request): return hash(request.data) + hash(request.validation)
+        case .fineTune(let request): return hash(request.base) + hash(request.data) + hash(request.validation)
+        case .quantize(let request): return hash(request.model)
+        case .evaluate(let request): return hash(request.model) + hash(request.data)
+        case .predict(let request): return hash(request.model) + hash(request.rows)
+        }
+    }
+
     /// The request's bytes.
     public func encoded() -> [UInt8] {
         var writer = WireWriter(capacity: 256)
