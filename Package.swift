@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "MeshRuntime",
             dependencies: [
-                "MeshCore", "MeshAgents", "MeshZeroMQ",
+                "MeshCore", "MeshAgents", "MeshZeroMQ", "MeshCompute",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -118,6 +118,12 @@ let package = Package(
         .testTarget(
             name: "MeshTransportTests", dependencies: ["MeshCore", "MeshZeroMQ", "MeshTesting"],
             swiftSettings: swiftSettings),
+        // The compute node's protocol end to end: codec, ComputeNode on real data, ComputeWorker in a mesh.
+        .testTarget(
+            name: "ComputeNodeTests",
+            dependencies: ["MeshCore", "MeshCompute", "MeshAgents", "MeshTesting", "MeshRuntime"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MeshComputeTests",
             dependencies: ["MeshCompute", "MeshCore"],

@@ -1,6 +1,8 @@
+import Foundation
 public import Logging
 public import MeshAgents
 public import MeshCore
+import MeshCompute
 import MeshZeroMQ
 import ServiceLifecycle
 import UnixSignals
@@ -8,13 +10,28 @@ import UnixSignals
 /// Runs one agent as this process: `meshwork agent --role ROLE --connect ENDPOINT`.
 public enum AgentProcess {
     /// The worker an agent of `role` runs. Every role does the relay's work; domain work is added per role.
+    ///
+    /// A compute agent also serves the compute protocol (`compute.*` works) on a ``ComputeNode``
+    /// of its own: one executor thread, OpenBLAS at one thread (docs/COMPUTE.md).
     public static func worker(for role: Role) -> any Worker {
-        RelayWorker()
+        switch role {
+        case .compute: CompositeWorker([RelayWorker(), ComputeWorker(port: ComputeNode())])
+        default: RelayWorker()
+        }
     }
 
     /// Joins the mesh at `endpoint` as `id` and serves until SIGTERM/SIGINT or the coordinator's shutdown.
     public static func run(id: AgentID, role: Role, endpoint: String, capacity: Int, logger: Logger) async throws {
         ProcessEnvironment.prepareChildProcess()
+        if role == .compute {
+            // The kernel OpenBLAS chose when it loaded; the supervisor sets OPENBLAS_CORETYPE for it.
+            logger.info(
+                "compute node starting",
+                metadata: [
+                    "mesh.blas.core": "\(BLAS.coreName)",
+                    "mesh.blas.coretype": "\(ProcessInfo.processInfo.environment[BLASKernel.environmentKey] ?? "unset")",
+                ])
+        }
         let address: MeshEndpoint
         let transport: ZeroMQTransport
         do {

@@ -201,7 +201,8 @@ public actor Supervisor {
                 let log = try self.openLog(id.rawValue)
                 let arguments = ["agent", "--role", role.rawValue, "--id", id.rawValue, "--connect", self.boundEndpoint ?? self.endpoint]
                 let result = try await Subprocess.run(
-                    .path(FilePath(self.executable)), arguments: Arguments(arguments), environment: .inherit,
+                    .path(FilePath(self.executable)), arguments: Arguments(arguments),
+                    environment: ChildEnvironment.environment(for: role),
                     input: .none, output: .discarded, error: .fileDescriptor(log, closeAfterSpawningProcess: true)
                 ) { execution in
                     self.agentStarted(id, pid: execution.processIdentifier.value)
