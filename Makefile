@@ -7,7 +7,7 @@ SCENARIO ?= scenarios/default.yaml
 SWIFT ?= swift
 BIN_DIR := $(CURDIR)/bin
 
-.PHONY: deps build build-debug run test clean
+.PHONY: deps build build-debug link run test clean
 
 # Install the C libraries when any is missing; a warm machine skips apt entirely.
 deps:
@@ -25,8 +25,14 @@ deps:
 # Release build of the CLI; bin/meshwork (and /usr/local/bin/meshwork when writable) point at it.
 build: deps
 	$(SWIFT) build -c release --product meshwork
-	@mkdir -p $(BIN_DIR) && ln -sf $(CURDIR)/.build/release/meshwork $(BIN_DIR)/meshwork
-	@if [ -w /usr/local/bin ]; then ln -sf $(CURDIR)/.build/release/meshwork /usr/local/bin/meshwork; fi
+	@$(MAKE) --no-print-directory link
+
+# Points bin/meshwork and /usr/local/bin/meshwork at the release build, or the debug one when
+# only that exists (after `make test`).
+link:
+	@target=$(CURDIR)/.build/release/meshwork; [ -x $$target ] || target=$(CURDIR)/.build/debug/meshwork; \
+	mkdir -p $(BIN_DIR) && ln -sf $$target $(BIN_DIR)/meshwork; \
+	if [ -w /usr/local/bin ]; then ln -sf $(BIN_DIR)/meshwork /usr/local/bin/meshwork; fi
 
 build-debug: deps
 	$(SWIFT) build
@@ -37,7 +43,7 @@ run: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	@mkdir -p $(BIN_DIR) && [ -e $(BIN_DIR)/meshwork ] || ln -sf $(CURDIR)/.build/debug/meshwork $(BIN_DIR)/meshwork
+	@$(MAKE) --no-print-directory link
 
 clean:
 	rm -rf .build bin

@@ -22,6 +22,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The run directory (default: a new one under runs/).")
     var runDir: String?
 
+    @Flag(name: .long, help: "Go on from the run directory's journal (a restarted coordinator).")
+    var resume = false
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -30,7 +33,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let scenario = try ScenarioLoader.load(path: self.scenario)
             let run = try self.runDir.map { path throws(RuntimeError) in try RunDirectory(existing: path) }
                 ?? RunDirectory.create(root: "runs", scenario: scenario, scenarioPath: self.scenario)
-            _ = try await CoordinatorProcess.run(scenario: scenario, bind: self.bind, run: run, logger: logger)
+            _ = try await CoordinatorProcess.run(
+                scenario: scenario, bind: self.bind, run: run, resume: self.resume, logger: logger)
         }
     }
 }

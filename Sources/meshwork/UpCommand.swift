@@ -16,8 +16,11 @@ struct UpCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The scenario file (YAML), such as scenarios/relay.yaml.")
-    var scenario: String
+    @Argument(help: "The scenario file (YAML), such as scenarios/relay.yaml (not with --resume).")
+    var scenario: String?
+
+    @Option(name: .long, help: "Resume the run in this directory from its journal (after its coordinator died).")
+    var resume: String?
 
     @Flag(name: .long, help: "Print the summary as one JSON object (the last line of stdout).")
     var json = false
@@ -36,14 +39,26 @@ struct UpCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = self.logging.bootstrap(defaultLevel: .warning)
         try await CommandFailure.guarding {
-            let scenario = try ScenarioLoader.load(path: self.scenario)
-            let run = try RunDirectory.create(root: self.runs, scenario: scenario, scenarioPath: self.scenario)
+            let run: RunDirectory
+            let scenarioPath: String
+            switch (self.scenario, self.resume) {
+            case (let path?, nil):
+                scenarioPath = path
+                run = try RunDirectory.create(root: self.runs, scenario: try ScenarioLoader.load(path: path), scenarioPath: path)
+            case (nil, let directory?):
+                run = try RunDirectory(existing: directory)
+                scenarioPath = run.scenarioPath
+            default:
+                throw RuntimeError(.usage, "give a scenario file, or --resume RUN_DIR (not both)")
+            }
+            let scenario = try ScenarioLoader.load(path: scenarioPath)
             let endpoint = try self.endpoint ?? Self.freshIPCEndpoint(run: run)
             defer { if self.endpoint == nil { Self.removeIPCDirectory(endpoint) } }
             var options = Supervisor.Options()
             options.showProgress = !self.quiet
+            options.resume = self.resume != nil
             let supervisor = Supervisor(
-                scenario: scenario, scenarioPath: self.scenario, run: run, endpoint: endpoint, options: options, logger: logger)
+                scenario: scenario, scenarioPath: scenarioPath, run: run, endpoint: endpoint, options: options, logger: logger)
             let summary = try await supervisor.run()
             try finish(with: summary, run: run, json: self.json)
         }

@@ -14,7 +14,7 @@ struct OrchestratorTests {
             for action in actions {
                 switch action {
                 case .dispatch(let spec, _): ready.append(spec)
-                case .journal(let record):
+                case .journal(let record, _):
                     digest.append(record)
                     records.append(record)
                 case .finished: finished = true
@@ -76,7 +76,7 @@ struct OrchestratorTests {
         #expect(early.isEmpty)  // token 0 has not finished its stage: nothing may commit
         let first = dispatched[0]
         let actions = orchestrator.resultArrived(first.id, .done(RelayWork.output(input: first.input, task: first.id)))
-        #expect(actions.contains { if case .journal(let record) = $0 { record.subject == first.id.rawValue } else { false } })
+        #expect(actions.contains { if case .journal(let record, _) = $0 { record.subject == first.id.rawValue } else { false } })
     }
 
     @Test func aFailedTaskEndsItsTokenAndIsJournaled() {
@@ -86,7 +86,7 @@ struct OrchestratorTests {
             return
         }
         let actions = orchestrator.resultArrived(spec.id, .failed("bad input"))
-        #expect(actions.contains { if case .journal(let r) = $0 { r.kind == "task.failed" && r.field("reason") == "bad input" } else { false } })
+        #expect(actions.contains { if case .journal(let r, _) = $0 { r.kind == "task.failed" && r.field("reason") == "bad input" } else { false } })
         #expect(actions.last == .finished)
     }
 
@@ -165,5 +165,91 @@ struct RandomAndDigestTests {
         #expect(changed != d12)
         #expect(d12.text.hasPrefix("sha256:") && d12.text.count == 7 + 64)
         #expect(JournalDigest().text == "sha256:" + Hex.sha256(Array("meshwork.journal.v1".utf8)))
+    }
+}
+
+@Suite("Restoring an orchestrator from its journal")
+struct OrchestratorRestoreTests {
+    static func perform(_ spec: TaskSpec) -> Orchestrator<RelayWorkflow>.Outcome {
+        .done(RelayWork.output(input: spec.input, task: spec.id))
+    }
+
+    /// The full journal of a relay run, with payloads, as a coordinator would have written it.
+    static func journal(tokens: Int, seed: UInt64) -> [JournalEntry] {
+        var orchestrator = Orchestrator(workflow: RelayWorkflow(tokens: tokens, seed: seed, interarrival: 300))
+        var entries: [JournalEntry] = []
+        var digest = JournalDigest()
+        var ready: [TaskSpec] = []
+        func take(_ actions: [Orchestrator<RelayWorkflow>.Action]) {
+            for action in actions {
+                switch action {
+                case .dispatch(let spec, _): ready.append(spec)
+                case .journal(let record, let payload):
+                    let index = digest.count
+                    entries.append(JournalEntry(index: index, record: record, digest: digest.append(record), payload: payload))
+                case .finished: break
+                }
+            }
+        }
+        take(orchestrator.start())
+        var rng = SeededRandom(seed: 3, key: "order")
+        while !ready.isEmpty {
+            let spec = ready.remove(at: Int(rng.next(below: UInt64(ready.count))))
+            take(orchestrator.resultArrived(spec.id, Self.perform(spec)))
+        }
+        return entries
+    }
+
+    @Test(arguments: [1, 2, 17, 40, 79])
+    func aRestoredOrchestratorFinishesWithTheUninterruptedDigest(cut: Int) throws {
+        let full = Self.journal(tokens: 12, seed: 5)
+        // Cut only where a batch could end: after a task's records (the next one is a task.done).
+        var cutAt = min(cut, full.count - 1)
+        while cutAt < full.count, full[cutAt].record.kind != "task.done" { cutAt += 1 }
+        let prefix = Array(full.prefix(cutAt))
+        var restored = try Orchestrator.restore(RelayWorkflow(tokens: 12, seed: 5, interarrival: 300), from: prefix)
+        #expect(restored.digest.count == UInt64(prefix.count))
+        var digest = restored.digest
+        var queue = restored.inFlight.map(\.spec)
+        var finished = false
+        while !queue.isEmpty {
+            let spec = queue.removeFirst()
+            for action in restored.orchestrator.resultArrived(spec.id, Self.perform(spec)) {
+                switch action {
+                case .dispatch(let next, _): queue.append(next)
+                case .journal(let record, _): digest.append(record)
+                case .finished: finished = true
+                }
+            }
+        }
+        #expect(finished)
+        var reference = JournalDigest()
+        for entry in full { reference.append(entry.record) }
+        #expect(digest == reference)
+    }
+
+    @Test func aJournalOfAnotherSeedIsRefusedAtTheFirstDifference() {
+        let journal = Self.journal(tokens: 4, seed: 5)
+        #expect(throws: RestoreError.self) {
+            try Orchestrator.restore(RelayWorkflow(tokens: 4, seed: 6, interarrival: 300), from: journal)
+        }
+        do {
+            _ = try Orchestrator.restore(RelayWorkflow(tokens: 4, seed: 6, interarrival: 300), from: journal)
+        } catch {
+            #expect(error.index == 0)
+        }
+    }
+
+    @Test func aMissingOrAlteredOutputIsRefused() {
+        var journal = Self.journal(tokens: 3, seed: 5)
+        let index = journal.firstIndex { $0.record.kind == "task.done" }!
+        journal[index].payload = [1, 2, 3]
+        do {
+            _ = try Orchestrator.restore(RelayWorkflow(tokens: 3, seed: 5, interarrival: 300), from: journal)
+            Issue.record("an altered output was accepted")
+        } catch {
+            #expect(error.index == UInt64(index))
+            #expect(error.reason.contains("does not match"))
+        }
     }
 }

@@ -91,6 +91,17 @@ struct MeshworkBinary {
         }
     }
 
+    /// Every pid the physical journal names: agents that joined and coordinators that started.
+    static func startedPIDs(runDirectory: String) -> [Int32] {
+        guard let text = try? String(contentsOfFile: runDirectory + "/physical.jsonl", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line -> Int32? in
+            guard line.contains("\"kind\":\"joined\"") || line.contains("\"kind\":\"coordinator-started\""),
+                let range = line.range(of: "pid=")
+            else { return nil }
+            return Int32(line[range.upperBound...].prefix { $0.isNumber })
+        }
+    }
+
     /// Whether `pid` is a live process (not a zombie).
     static func isAlive(_ pid: Int32) -> Bool {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }

@@ -66,6 +66,57 @@ struct ProcessMeshTests {
         #expect(json["digest"] as? String == Self.referenceDigest(tokens: 1_500))
     }
 
+    @Test func aKilledCoordinatorResumesFromTheJournalWithTheSameDigest() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let faults = """
+            faults:
+              - { kill: coordinator, start: 0.3, every: 1.5, times: 2 }
+            """
+        let scenario = try MeshworkBinary.writeScenario(
+            Self.relayScenario(name: "headless", tokens: 2_000, extra: faults), named: "headless.yaml", in: directory)
+        let result = try await MeshworkBinary.run(["up", scenario, "--json", "--quiet"], in: directory)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try #require(result.json, "stdout: \(result.stdout)")
+        #expect(json["lost"] as? Int == 0)
+        #expect(json["applied_twice"] as? Int == 0)
+        #expect(json["restarts"] as? Int == 2)
+        #expect(json["digest"] as? String == Self.referenceDigest(tokens: 2_000))
+        let physical = try String(contentsOfFile: directory + "/" + (json["run_dir"] as? String ?? "") + "/physical.jsonl", encoding: .utf8)
+        #expect(physical.components(separatedBy: "resume=true").count - 1 == 2)
+    }
+
+    @Test func upResumeFinishesARunWhoseWholeMeshWasKilled() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = try MeshworkBinary.writeScenario(
+            Self.relayScenario(name: "orphan", tokens: 3_000), named: "orphan.yaml", in: directory)
+        let killed = try await MeshworkBinary.run(["up", scenario, "--quiet"], in: directory) { pid in
+            // Once a few thousand records are journaled, SIGKILL the supervisor and every process it started.
+            for _ in 0..<1_200 {
+                let runs = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/runs")) ?? []
+                if let run = runs.first,
+                    let size = try? FileManager.default.attributesOfItem(atPath: directory + "/runs/" + run + "/journal.jsonl")[.size] as? Int,
+                    size > 600_000
+                { break }
+                try? await Task.sleep(for: .milliseconds(25))
+            }
+            kill(pid, SIGKILL)
+            let runs = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/runs")) ?? []
+            for run in runs {
+                for child in MeshworkBinary.startedPIDs(runDirectory: directory + "/runs/" + run) { kill(child, SIGKILL) }
+            }
+        }
+        #expect(killed.status != 0)
+        let run = try #require(try FileManager.default.contentsOfDirectory(atPath: directory + "/runs").first)
+        let resumed = try await MeshworkBinary.run(["up", "--resume", "runs/" + run, "--json", "--quiet"], in: directory)
+        #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
+        let json = try #require(resumed.json, "stdout: \(resumed.stdout)")
+        #expect(json["lost"] as? Int == 0)
+        #expect(json["applied_twice"] as? Int == 0)
+        #expect(json["digest"] as? String == Self.referenceDigest(tokens: 3_000))
+    }
+
     @Test func exceedingTheRestartIntensityStopsTheMeshWithAClearMessage() async throws {
         let directory = try MeshworkBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

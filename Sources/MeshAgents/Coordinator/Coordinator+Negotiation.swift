@@ -1,5 +1,6 @@
 internal import DequeModule
 internal import HeapModule
+import Logging
 import MeshCore
 
 extension Coordinator {
@@ -89,10 +90,10 @@ extension Coordinator {
     func perform(_ actions: [Orchestrator<W>.Action], at now: MonotonicTime) {
         for action in actions {
             switch action {
-            case .journal(let record):
+            case .journal(let record, let payload):
                 let index = self.digest.count
                 let digest = self.digest.append(record)
-                self.pendingEntries.append(JournalEntry(index: index, record: record, digest: digest))
+                self.pendingEntries.append(JournalEntry(index: index, record: record, digest: digest, payload: payload))
                 if record.kind == "task.done" || record.kind == "task.failed" {
                     let id = TaskID(unchecked: record.subject)
                     if !self.committed.insert(id).inserted { self.counters.duplicateCommits += 1 }
@@ -116,9 +117,23 @@ extension Coordinator {
         }
     }
 
+    /// Re-drives what a restored journal left in flight, in start order.
+    func resumeRestored() {
+        let now = self.clock.now()
+        self.logger.notice("resumed from the journal", metadata: [
+            "mesh.records": "\(self.digest.count)", "mesh.inFlight": "\(self.pendingRestore.count)",
+        ])
+        self.onProgress(self.progress)
+        let tasks = self.pendingRestore
+        self.pendingRestore = []
+        for (spec, at) in tasks { self.perform([.dispatch(spec, at: at)], at: now) }
+        if self.orchestrator.isFinished { self.finishRun() }
+    }
+
     private func startNegotiation(_ spec: TaskSpec, at simTime: SimTime, now: MonotonicTime) {
         var negotiation = Negotiation(
-            task: spec.id, role: spec.role, work: spec.work, input: spec.input, policy: self.configuration.negotiation)
+            task: spec.id, role: spec.role, work: spec.work, input: spec.input, policy: self.configuration.negotiation,
+            firstAward: (self.awardFloor[spec.id] ?? 0) + 1)
         self.taskSimTime[spec.id] = simTime
         let actions = negotiation.start(candidates: self.candidates(of: spec.role), at: now)
         self.negotiations[spec.id] = negotiation

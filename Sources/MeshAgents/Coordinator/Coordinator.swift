@@ -64,7 +64,15 @@ public actor Coordinator<W: Workflow>: Service {
         static func < (lhs: TimerEntry, rhs: TimerEntry) -> Bool { (lhs.deadline, lhs.task) < (rhs.deadline, rhs.task) }
     }
 
+    var awardFloor: [TaskID: UInt64] = [:]
+    var pendingRestore: [(TaskSpec, SimTime)] = []
+
     /// Makes a coordinator for `workflow`; ``run()`` starts it.
+    ///
+    /// `restored`, when given, is the state rebuilt from the run's journal by a restarted
+    /// coordinator: the workflow goes on from there without waiting for every agent, and the
+    /// tasks that were in flight are negotiated again with award numbers above `awardFloor`'s
+    /// (the highest award each task had before), so results of the old awards are fenced.
     public init(
         configuration: CoordinatorConfiguration,
         workflow: W,
@@ -72,6 +80,8 @@ public actor Coordinator<W: Workflow>: Service {
         journal: any JournalSink,
         clock: any PhysicalClock,
         logger: Logger,
+        restored: RestoredOrchestrator<W>? = nil,
+        awardFloor: [TaskID: UInt64] = [:],
         onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }
     ) {
         var logger = logger
@@ -85,6 +95,14 @@ public actor Coordinator<W: Workflow>: Service {
         self.roster = Roster(configuration: configuration.liveness)
         self.orchestrator = Orchestrator(workflow: workflow)
         self.processes.insert("\(configuration.host)/\(configuration.pid)")
+        if let restored {
+            self.orchestrator = restored.orchestrator
+            self.digest = restored.digest
+            self.started = true
+            self.pendingRestore = restored.inFlight.map { ($0.spec, $0.start) }
+            self.awardFloor = awardFloor
+            self.committed = Set(restored.committedTasks)
+        }
     }
 
     /// The workflow as it ended (or is now), for audits.
@@ -117,6 +135,9 @@ public actor Coordinator<W: Workflow>: Service {
     public func run() async throws {
         try self.transport.subscribe(.agent(.coordinator))
         self.performRoster(self.roster.start(at: self.clock.now()), at: self.clock.now())
+        if !self.pendingRestore.isEmpty || self.orchestrator.isFinished {
+            self.resumeRestored()
+        }
         self.maybeStartWorkflow()
         try self.flush()
         await withDiscardingTaskGroup { group in

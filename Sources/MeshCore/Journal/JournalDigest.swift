@@ -45,6 +45,29 @@ public enum Hex {
         return String(decoding: utf8, as: UTF8.self)
     }
 
+    /// The bytes of lowercase or uppercase hex text; nil when it is not hex.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        func value(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x61...0x66: c - 0x61 + 10
+            case 0x41...0x46: c - 0x41 + 10
+            default: nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count / 2)
+        var index = 0
+        while index < utf8.count {
+            guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
     /// The SHA-256 of `bytes`, as lowercase hex.
     public static func sha256(_ bytes: some Collection<UInt8>) -> String {
         encode(SHA256.hash(data: Array(bytes)))

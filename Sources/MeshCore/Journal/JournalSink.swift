@@ -6,11 +6,15 @@ public struct JournalEntry: Sendable, Equatable {
     public var record: LogicalRecord
     /// The running digest after folding the record in.
     public var digest: [UInt8]
+    /// A `task.done` record's output (whose SHA-256 the record holds), kept so a restarted
+    /// coordinator can feed it back to the workflow; nil for other records.
+    public var payload: [UInt8]?
 
-    public init(index: UInt64, record: LogicalRecord, digest: [UInt8]) {
+    public init(index: UInt64, record: LogicalRecord, digest: [UInt8], payload: [UInt8]? = nil) {
         self.index = index
         self.record = record
         self.digest = digest
+        self.payload = payload
     }
 }
 

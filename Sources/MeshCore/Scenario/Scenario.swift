@@ -11,6 +11,7 @@
 /// faults:
 ///   - { kill: any-agent, start: 0.5, every: 2 }
 ///   - { pause: any-agent, start: 1, for: 5 }
+///   - { kill: coordinator, start: 2, every: 3, times: 2 }
 /// ```
 public struct Scenario: Sendable, Equatable, Codable {
     /// The scenario's name (for run ids and summaries).
@@ -223,17 +224,20 @@ public struct FaultSpec: Sendable, Equatable, Codable {
     public var every: Double?
     /// How long a pause lasts, in seconds.
     public var duration: Double?
+    /// How many times a repeated fault happens at most (nil: until the run ends).
+    public var times: Int?
 
-    public init(action: Action, target: String, start: Double, every: Double? = nil, duration: Double? = nil) {
+    public init(action: Action, target: String, start: Double, every: Double? = nil, duration: Double? = nil, times: Int? = nil) {
         self.action = action
         self.target = target
         self.start = start
         self.every = every
         self.duration = duration
+        self.times = times
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case kill, pause, start, every
+        case kill, pause, start, every, times
         case duration = "for"
     }
 
@@ -256,6 +260,10 @@ public struct FaultSpec: Sendable, Equatable, Codable {
         self.start = try container.decodeIfPresent(Double.self, forKey: .start) ?? 0
         self.every = try container.decodeIfPresent(Double.self, forKey: .every)
         self.duration = try container.decodeIfPresent(Double.self, forKey: .duration)
+        self.times = try container.decodeIfPresent(Int.self, forKey: .times)
+        if let times = self.times, times < 1 {
+            throw DecodingError.dataCorruptedError(forKey: .times, in: container, debugDescription: "a count >= 1")
+        }
         guard self.start >= 0 else {
             throw DecodingError.dataCorruptedError(forKey: .start, in: container, debugDescription: "seconds >= 0")
         }
@@ -278,6 +286,7 @@ public struct FaultSpec: Sendable, Equatable, Codable {
         try container.encode(self.start, forKey: .start)
         try container.encodeIfPresent(self.every, forKey: .every)
         try container.encodeIfPresent(self.duration, forKey: .duration)
+        try container.encodeIfPresent(self.times, forKey: .times)
     }
 }
 

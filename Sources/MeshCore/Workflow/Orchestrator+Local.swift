@@ -20,7 +20,7 @@ extension Orchestrator {
             for action in actions {
                 switch action {
                 case .dispatch(let spec, _): ready.append(spec)
-                case .journal(let record):
+                case .journal(let record, _):
                     records.append(record)
                     digest.append(record)
                 case .finished: break

@@ -21,7 +21,9 @@ public struct Orchestrator<W: Workflow>: Sendable {
         /// Negotiate this task now (physically); its simulated start time is `at`.
         case dispatch(TaskSpec, at: SimTime)
         /// Append this record to the logical journal (before acting on anything after it).
-        case journal(LogicalRecord)
+        /// `payload` is a `task.done` record's output, which a journal keeps so that a restarted
+        /// coordinator can feed it back to the workflow (``restore(_:from:)``).
+        case journal(LogicalRecord, payload: [UInt8]?)
         /// The workflow finished and nothing is in flight: the run is over.
         case finished
     }
@@ -55,6 +57,11 @@ public struct Orchestrator<W: Workflow>: Sendable {
     private var workflow: W
     private var queue = Heap<Event>()
     private var inFlight: [TaskID: (spec: TaskSpec, start: SimTime)] = [:]
+
+    /// Tasks scheduled and not yet committed, in start order: what a restarted coordinator re-drives.
+    public var inFlightTasks: [(spec: TaskSpec, start: SimTime)] {
+        self.inFlight.values.sorted { ($0.start, $0.spec.id) < ($1.start, $1.spec.id) }
+    }
     private var arrived: [TaskID: Outcome] = [:]
     private var workflowFinished = false
     private var ended = false
@@ -109,23 +116,25 @@ public struct Orchestrator<W: Workflow>: Sendable {
                 self.committedTasks += 1
                 switch outcome {
                 case .done(let output):
-                    actions.append(.journal(LogicalRecord(
-                        time: head.time,
-                        kind: "task.done",
-                        subject: id.rawValue,
-                        fields: [
-                            .init("role", spec.role.rawValue), .init("work", spec.work),
-                            .init("start", String(start.microseconds)), .init("output", Hex.sha256(output)),
-                        ]
-                    )))
+                    actions.append(.journal(
+                        LogicalRecord(
+                            time: head.time,
+                            kind: "task.done",
+                            subject: id.rawValue,
+                            fields: [
+                                .init("role", spec.role.rawValue), .init("work", spec.work),
+                                .init("start", String(start.microseconds)), .init("output", Hex.sha256(output)),
+                            ]),
+                        payload: output))
                     self.apply(self.workflow.taskCompleted(spec, output: output, at: head.time), into: &actions)
                 case .failed(let reason):
-                    actions.append(.journal(LogicalRecord(
-                        time: head.time,
-                        kind: "task.failed",
-                        subject: id.rawValue,
-                        fields: [.init("role", spec.role.rawValue), .init("work", spec.work), .init("reason", reason)]
-                    )))
+                    actions.append(.journal(
+                        LogicalRecord(
+                            time: head.time,
+                            kind: "task.failed",
+                            subject: id.rawValue,
+                            fields: [.init("role", spec.role.rawValue), .init("work", spec.work), .init("reason", reason)]),
+                        payload: nil))
                     self.apply(self.workflow.taskFailed(spec, reason: reason, at: head.time), into: &actions)
                 }
             case .wake(let tag):
@@ -152,7 +161,7 @@ public struct Orchestrator<W: Workflow>: Sendable {
                 self.queue.insert(Event(time: end, rank: 1, name: spec.id.rawValue, payload: .completion(spec.id)))
                 actions.append(.dispatch(spec, at: at))
             case .record(let kind, let subject, let fields):
-                actions.append(.journal(LogicalRecord(time: self.now, kind: kind, subject: subject, fields: fields)))
+                actions.append(.journal(LogicalRecord(time: self.now, kind: kind, subject: subject, fields: fields), payload: nil))
             case .wake(let tag, let at):
                 precondition(at >= self.now, "workflow woke \(tag) in the past")
                 self.queue.insert(Event(time: at, rank: 0, name: tag, payload: .wake(tag)))

@@ -13,7 +13,16 @@ import UnixSignals
 /// `REPORT <json>` when the workflow has finished.
 public enum CoordinatorProcess {
     /// Binds `bind`, coordinates `scenario` into `run`, and returns the report once the workflow finished.
-    public static func run(scenario: Scenario, bind: String, run: RunDirectory, logger: Logger) async throws -> RunReport {
+    ///
+    /// With `resume`, the run's journal is read back and the workflow goes on where it stopped
+    /// (a restarted coordinator); agents still running rejoin by themselves.
+    public static func run(
+        scenario: Scenario,
+        bind: String,
+        run: RunDirectory,
+        resume: Bool = false,
+        logger: Logger
+    ) async throws -> RunReport {
         ProcessEnvironment.prepareChildProcess()
         let forwarder: ZeroMQForwarder
         let transport: ZeroMQTransport
@@ -24,14 +33,22 @@ public enum CoordinatorProcess {
         } catch {
             throw RuntimeError(.transport, "cannot bind the mesh at \(bind): \(error)")
         }
-        let journal = try FileJournal(run: run)
+        let journal = try FileJournal(run: run, resuming: resume)
         defer { journal.close() }
+        let recorded = resume ? try JournalFile.read(path: run.journalPath).entries : []
+        let awards = resume ? JournalFile.highestAwards(physicalPath: run.physicalPath) : [:]
+        try journal.appendPhysical([PhysicalEvent(
+            kind: "coordinator-started", agent: "coordinator", detail: "pid=\(ProcessEnvironment.pid) host=\(ProcessEnvironment.hostName) resume=\(resume)",
+            at: .zero)])
         ProcessEnvironment.emitLine("READY \(forwarder.endpoint)")
         let consumer = Consumer(
-            scenario: scenario, transport: transport, journal: journal, runID: run.id, logger: logger)
+            scenario: scenario, transport: transport, journal: journal, runID: run.id, recorded: recorded,
+            awards: awards, logger: logger)
         let report = try await scenario.withWorkflow(consumer)
-        await forwarder.stop()
+        // The report first: the forwarder's linger can take seconds, and a supervisor that has the
+        // report knows the run is over even if this process dies while lingering.
         ProcessEnvironment.emitLine("REPORT " + (try ReportCodec.encode(report)))
+        await forwarder.stop()
         return report
     }
 
@@ -40,15 +57,25 @@ public enum CoordinatorProcess {
         let transport: ZeroMQTransport
         let journal: FileJournal
         let runID: String
+        let recorded: [JournalEntry]
+        let awards: [TaskID: UInt64]
         let logger: Logger
 
         func consume<W: Workflow>(_ workflow: W) async throws -> RunReport {
+            var restored: RestoredOrchestrator<W>?
+            if !self.recorded.isEmpty {
+                do {
+                    restored = try Orchestrator.restore(workflow, from: self.recorded)
+                } catch {
+                    throw RuntimeError(.journal, "cannot resume from the journal: \(error)")
+                }
+            }
             let configuration = CoordinatorConfiguration(
                 runID: self.runID, incarnation: ProcessEnvironment.newIncarnation(), pid: ProcessEnvironment.pid,
                 host: ProcessEnvironment.hostName, expectedAgents: self.scenario.agentIDs.map(\.id))
             let coordinator = Coordinator(
                 configuration: configuration, workflow: workflow, transport: self.transport, journal: self.journal,
-                clock: SystemClock(), logger: self.logger,
+                clock: SystemClock(), logger: self.logger, restored: restored, awardFloor: self.awards,
                 onProgress: { progress in
                     if let line = try? ReportCodec.encode(progress) { ProcessEnvironment.emitLine("PROGRESS " + line) }
                 })

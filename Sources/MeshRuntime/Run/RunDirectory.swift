@@ -14,6 +14,8 @@ public struct RunDirectory: Sendable {
     public var physicalPath: String { self.path + "/physical.jsonl" }
     /// The summary the CLI printed.
     public var summaryPath: String { self.path + "/summary.json" }
+    /// The copy of the scenario the run was started with.
+    public var scenarioPath: String { self.path + "/scenario.yaml" }
     /// Where each process's log goes.
     public var logsPath: String { self.path + "/logs" }
 
@@ -22,6 +24,9 @@ public struct RunDirectory: Sendable {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw RuntimeError(.runDirectory, "\(path): not a run directory (no such directory)")
+        }
+        guard FileManager.default.fileExists(atPath: path + "/scenario.yaml") else {
+            throw RuntimeError(.runDirectory, "\(path): not a run directory (no scenario.yaml)")
         }
         self.path = path
         self.id = URL(fileURLWithPath: path).lastPathComponent

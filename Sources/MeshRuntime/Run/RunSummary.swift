@@ -88,7 +88,7 @@ public struct RunSummary: Sendable, Codable, Equatable {
             expectedHandoffs: report.audit.expectedTasks,
             lost: max(0, report.audit.expectedTasks - counts.distinct),
             appliedTwice: counts.duplicates,
-            processes: report.processes.count,
+            processes: max(report.processes.count, JournalFile.processes(physicalPath: run.physicalPath).count),
             restarts: restarts,
             wallSeconds: (wallSeconds * 1000).rounded() / 1000,
             runDir: run.path,

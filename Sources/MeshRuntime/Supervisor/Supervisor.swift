@@ -24,6 +24,8 @@ public actor Supervisor {
         public var readyTimeout: Duration = .seconds(20)
         /// How long agents have to exit after SIGTERM before SIGKILL.
         public var stopTimeout: Duration = .seconds(5)
+        /// Start the coordinator from the run directory's journal (`meshwork up --resume`).
+        public var resume = false
 
         public init() {}
     }
@@ -116,23 +118,30 @@ public actor Supervisor {
     // MARK: - The coordinator
 
     private func superviseCoordinator() async {
-        let arguments = [
-            "coordinator", "--bind", self.endpoint, "--scenario", self.scenarioPath, "--run-dir", self.run.path,
-        ]
-        do {
-            let log = try self.openLog("coordinator")
-            let result = try await Subprocess.run(
-                .path(FilePath(self.executable)), arguments: Arguments(arguments), environment: .inherit,
-                input: .none, output: .sequence, error: .fileDescriptor(log, closeAfterSpawningProcess: true)
-            ) { execution in
-                self.coordinatorStarted(pid: execution.processIdentifier.value)
-                for try await line in execution.standardOutput.strings() {
-                    self.coordinatorSaid(line)
+        var resume = self.options.resume
+        while true {
+            var arguments = [
+                "coordinator", "--bind", self.boundEndpoint ?? self.endpoint, "--scenario", self.scenarioPath,
+                "--run-dir", self.run.path,
+            ]
+            if resume { arguments.append("--resume") }
+            do {
+                let log = try self.openLog("coordinator")
+                let result = try await Subprocess.run(
+                    .path(FilePath(self.executable)), arguments: Arguments(arguments), environment: .inherit,
+                    input: .none, output: .sequence, error: .fileDescriptor(log, closeAfterSpawningProcess: true)
+                ) { execution in
+                    self.coordinatorStarted(pid: execution.processIdentifier.value)
+                    for try await line in execution.standardOutput.strings() {
+                        self.coordinatorSaid(line)
+                    }
                 }
+                guard self.coordinatorExited(result.terminationStatus) else { return }
+            } catch {
+                self.fail(RuntimeError(.process, "cannot run the coordinator: \(error)"))
+                return
             }
-            self.coordinatorExited(result.terminationStatus)
-        } catch {
-            self.fail(RuntimeError(.process, "cannot run the coordinator: \(error)"))
+            resume = true
         }
     }
 
@@ -163,14 +172,24 @@ public actor Supervisor {
         }
     }
 
-    private func coordinatorExited(_ status: TerminationStatus) {
+    /// Records the coordinator's exit; returns whether to start it again (resuming from the journal).
+    private func coordinatorExited(_ status: TerminationStatus) -> Bool {
         self.coordinatorPID = nil
-        if self.report == nil, !self.shuttingDown {
-            self.fail(RuntimeError(
-                .process, "the coordinator exited before the run finished (\(status)); see \(self.run.logsPath)/coordinator.log"))
+        defer {
+            self.resumeAll(&self.readyWaiters)
+            if self.failure != nil || self.report != nil { self.resumeAll(&self.endWaiters) }
         }
-        self.resumeAll(&self.readyWaiters)
-        self.resumeAll(&self.endWaiters)
+        guard self.report == nil, !self.shuttingDown else { return false }
+        guard self.budget.requestRestart(at: self.physicalClock.now()) else {
+            self.fail(RuntimeError(
+                .restartIntensity,
+                "the coordinator exited (\(status)) and the restart intensity is used up; "
+                    + "resume later with `meshwork up --resume \(self.run.path)` (logs: \(self.run.logsPath))"))
+            return false
+        }
+        self.restarts += 1
+        self.note("the coordinator exited (\(status)); restarting it from the journal")
+        return true
     }
 
     // MARK: - Agents
@@ -225,14 +244,19 @@ public actor Supervisor {
         await self.waitForWorkflowStart()
         var rng = SeededRandom(seed: self.scenario.seed, key: "fault/\(index)")
         var due = ContinuousClock.now + .milliseconds(Int64(fault.start * 1000))
-        while !self.shuttingDown {
+        var count = 0
+        while !self.shuttingDown, count < (fault.times ?? .max) {
+            count += 1
             do {
                 try await Task.sleep(until: due, clock: .continuous)
             } catch {
                 return
             }
             guard !self.shuttingDown, self.report == nil else { return }
-            let targets = self.agentPIDs.filter { self.matches(fault.target, $0.key) }.sorted { $0.key < $1.key }
+            var targets = self.agentPIDs.filter { self.matches(fault.target, $0.key) }.sorted { $0.key < $1.key }
+            if fault.target == "coordinator" {
+                targets = self.coordinatorPID.map { [(AgentID.coordinator, $0)] } ?? []
+            }
             if !targets.isEmpty {
                 let (id, pid) = targets[Int(rng.next(below: UInt64(targets.count)))]
                 switch fault.action {
@@ -262,6 +286,7 @@ public actor Supervisor {
 
     private func matches(_ target: String, _ id: AgentID) -> Bool {
         switch target {
+        case "coordinator": return false
         case "any-agent", "any": return true
         case id.rawValue: return true
         default: return Role(rawValue: target).map { id.rawValue.hasPrefix($0.rawValue + "-") } ?? false
