@@ -28,6 +28,9 @@ public struct Scenario: Sendable, Equatable, Codable {
     public var supervisor: SupervisorSpec
     /// Physical faults the supervisor injects while the run goes on.
     public var faults: [FaultSpec]
+    /// A lifecycle workflow's files, read and decoded (the scenario loader fills it in; not part
+    /// of the file's own fields).
+    public var lifecycle: LifecycleSpec?
 
     /// How time is kept.
     public enum ClockMode: String, Sendable, Equatable, Codable {
@@ -53,6 +56,14 @@ public struct Scenario: Sendable, Equatable, Codable {
         self.agents = agents
         self.supervisor = supervisor
         self.faults = faults
+    }
+
+    /// How many hand-offs a complete run commits, when that is known in advance (the relay), else nil.
+    public var expectedHandoffs: Int? {
+        switch self.workflow {
+        case .relay(let spec): spec.tokens * RelayWorkflow.stages.count
+        case .lifecycle: nil
+        }
     }
 
     /// How many instances of `role` the scenario runs.
@@ -105,26 +116,73 @@ public struct Scenario: Sendable, Equatable, Codable {
 public enum WorkflowSpec: Sendable, Equatable, Codable {
     /// The relay throughput workflow.
     case relay(RelaySpec)
+    /// The ML lifecycle: use cases from intake to an evaluated, registered model.
+    case lifecycle(LifecycleScenario)
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case relay
+        case relay, lifecycle
     }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        guard let relay = try container.decodeIfPresent(RelaySpec.self, forKey: .relay) else {
-            throw DecodingError.keyNotFound(
-                CodingKeys.relay, .init(codingPath: decoder.codingPath, debugDescription: "one workflow: relay"))
+        switch (container.contains(.relay), container.contains(.lifecycle)) {
+        case (true, false): self = .relay(try container.decode(RelaySpec.self, forKey: .relay))
+        case (false, true): self = .lifecycle(try container.decode(LifecycleScenario.self, forKey: .lifecycle))
+        default:
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath, debugDescription: "exactly one workflow: relay or lifecycle"))
         }
-        self = .relay(relay)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         switch self {
         case .relay(let spec): try container.encode(spec, forKey: .relay)
+        case .lifecycle(let spec): try container.encode(spec, forKey: .lifecycle)
         }
+    }
+}
+
+/// A lifecycle workflow as the scenario file states it: the files to read and the policies.
+///
+/// ```yaml
+/// workflow:
+///   lifecycle:
+///     use_cases: [agents/usecases/digits.yaml]   # paths relative to the working directory
+///     catalog: agents/catalog.yaml
+///     zoo: agents/zoo.yaml
+///     human: { delay_minutes: 90 }
+///     search: { rung_epochs: [10, 30, 60] }
+/// ```
+public struct LifecycleScenario: Sendable, Equatable, Codable {
+    /// Use case template files.
+    public var useCases: [String]
+    /// The data catalog file.
+    public var catalog: String
+    /// The model zoo file.
+    public var zoo: String
+    /// The scripted human.
+    public var human: HumanPolicy
+    /// The model search.
+    public var search: SearchSettings
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case catalog, zoo, human, search
+        case useCases = "use_cases"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.useCases = try container.decode([String].self, forKey: .useCases)
+        guard !self.useCases.isEmpty else {
+            throw DecodingError.dataCorruptedError(forKey: .useCases, in: container, debugDescription: "at least one use case file")
+        }
+        self.catalog = try container.decodeIfPresent(String.self, forKey: .catalog) ?? "agents/catalog.yaml"
+        self.zoo = try container.decodeIfPresent(String.self, forKey: .zoo) ?? "agents/zoo.yaml"
+        self.human = try container.decodeIfPresent(HumanPolicy.self, forKey: .human) ?? HumanPolicy()
+        self.search = try container.decodeIfPresent(SearchSettings.self, forKey: .search) ?? SearchSettings()
     }
 }
 

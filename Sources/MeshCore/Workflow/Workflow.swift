@@ -58,10 +58,13 @@ public struct WorkflowAudit: Sendable, Equatable, Codable {
     public var verified: Int
     /// Units whose result did not match, or that never finished.
     public var mismatched: Int
+    /// How each use case ended (lifecycle workflows only).
+    public var useCases: [UseCaseOutcome]
 
-    public init(expectedTasks: Int, verified: Int, mismatched: Int) {
+    public init(expectedTasks: Int, verified: Int, mismatched: Int, useCases: [UseCaseOutcome] = []) {
         self.expectedTasks = expectedTasks
         self.verified = verified
         self.mismatched = mismatched
+        self.useCases = useCases
     }
 }

@@ -83,11 +83,7 @@ public enum InProcessMesh {
                         id: id, role: role, incarnation: incarnation, pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName),
                     transport: transport, worker: AgentProcess.worker(for: role), clock: clock, logger: self.logger))
             }
-            let expected: Int = {
-                switch self.scenario.workflow {
-                case .relay(let spec): spec.tokens * RelayWorkflow.stages.count
-                }
-            }()
+            let expected = self.scenario.expectedHandoffs
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for agent in agents { group.addTask { try await agent.run() } }
                 group.addTask {

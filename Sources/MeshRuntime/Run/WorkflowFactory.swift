@@ -17,6 +17,11 @@ extension Scenario {
             try await consumer.consume(RelayWorkflow(
                 tokens: spec.tokens, seed: self.seed, interarrival: spec.interarrivalMicroseconds,
                 durationRange: spec.durationMicroseconds))
+        case .lifecycle:
+            guard let resolved = self.lifecycle else {
+                preconditionFailure("a lifecycle scenario must be loaded with ScenarioLoader.load, which reads its files")
+            }
+            try await consumer.consume(LifecycleWorkflow(spec: resolved, seed: self.seed))
         }
     }
 }

@@ -5,24 +5,70 @@ import Yams
 /// Reads scenario files (YAML) into ``Scenario`` values, turning every problem into a one-line
 /// ``ScenarioError`` that names the file, the line, the field and what was expected.
 public enum ScenarioLoader {
-    /// Loads and validates the scenario at `path`.
+    /// Loads and validates the scenario at `path`, reading the files a lifecycle workflow names
+    /// (relative to the working directory).
     public static func load(path: String) throws(ScenarioError) -> Scenario {
-        let text: String
+        var scenario = try self.parse(try self.read(path), file: path)
+        if case .lifecycle(let files) = scenario.workflow {
+            scenario.lifecycle = try self.resolve(files)
+        }
+        return scenario
+    }
+
+    /// Reads and decodes the use case, catalog and zoo files of a lifecycle scenario.
+    public static func resolve(_ files: LifecycleScenario) throws(ScenarioError) -> LifecycleSpec {
+        var useCases: [UseCaseSpec] = []
+        for path in files.useCases {
+            let useCase = try self.decode(UseCaseSpec.self, path: path)
+            guard !useCases.contains(where: { $0.id == useCase.id }) else {
+                throw ScenarioError(.invalid, file: path, field: "id", expected: "a use case id used once (\(useCase.id) is taken)")
+            }
+            useCases.append(useCase)
+        }
+        let catalog = try self.decode(CatalogFile.self, path: files.catalog).sources
+        let zoo = try self.decode(ModelZoo.self, path: files.zoo)
+        for useCase in useCases {
+            for source in useCase.sources where !catalog.contains(where: { $0.id == source }) {
+                throw ScenarioError(
+                    .invalid, file: files.useCases[useCases.firstIndex(of: useCase) ?? 0], field: "sources",
+                    expected: "a source of \(files.catalog) (\(source) is not there)")
+            }
+        }
+        return LifecycleSpec(useCases: useCases, catalog: catalog, zoo: zoo, human: files.human, search: files.search)
+    }
+
+    /// `agents/catalog.yaml`: `sources: [...]`.
+    struct CatalogFile: Decodable {
+        var sources: [CatalogSource]
+    }
+
+    /// Decodes the YAML file at `path` as a `T`, with the same one-line errors as a scenario.
+    public static func decode<T: Decodable>(_ type: T.Type, path: String) throws(ScenarioError) -> T {
+        let text = try self.read(path)
+        let root = try self.compose(text, file: path)
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            return try YAMLDecoder().decode(T.self, from: root)
+        } catch let error as DecodingError {
+            throw self.invalid(error, root: root, file: path)
+        } catch {
+            throw ScenarioError(.invalid, file: path, expected: "\(error)")
+        }
+    }
+
+    private static func read(_ path: String) throws(ScenarioError) -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file"
             throw ScenarioError(.unreadable, file: path, expected: reason)
         }
-        return try self.parse(text, file: path)
     }
 
-    /// Parses scenario text; `file` is only used in errors.
-    public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
+    private static func compose(_ text: String, file: String) throws(ScenarioError) -> Node {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
-                throw ScenarioError(.invalid, file: file, line: 1, expected: "a scenario mapping, but the file is empty")
+                throw ScenarioError(.invalid, file: file, line: 1, expected: "a mapping, but the file is empty")
             }
             root = node
         } catch let error as ScenarioError {
@@ -34,8 +80,14 @@ public enum ScenarioLoader {
         }
         guard root.mapping != nil else {
             throw ScenarioError(.invalid, file: file, line: root.mark?.line, column: root.mark?.column,
-                                expected: "a mapping of scenario fields at the top level")
+                                expected: "a mapping of fields at the top level")
         }
+        return root
+    }
+
+    /// Parses scenario text; `file` is only used in errors.
+    public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
+        let root = try self.compose(text, file: file)
         do {
             return try YAMLDecoder().decode(Scenario.self, from: root)
         } catch let error as DecodingError {

@@ -392,11 +392,7 @@ public actor Supervisor {
         if interactive, printed { ProcessEnvironment.emitErrorFragment("\r\u{1B}[2K") }
     }
 
-    private var expectedHandoffs: Int {
-        switch self.scenario.workflow {
-        case .relay(let spec): spec.tokens * RelayWorkflow.stages.count
-        }
-    }
+    private var expectedHandoffs: Int? { self.scenario.expectedHandoffs }
 
     private func note(_ message: String) {
         if self.options.showProgress {
@@ -415,13 +411,30 @@ public actor Supervisor {
 /// The progress line `up` and `run` print.
 public enum ProgressLine {
     /// Formats one progress line.
-    public static func format(scenario: String, progress: RunProgress, expected: Int, processes: Int, restarts: Int) -> String {
+    public static func format(scenario: String, progress: RunProgress, expected: Int?, processes: Int, restarts: Int) -> String {
         guard progress.started else {
             return "\(scenario): waiting for agents (\(progress.members) joined) · \(processes) processes"
         }
-        let percent = expected > 0 ? progress.committedTasks * 100 / expected : 100
-        let sim = Double(progress.simTime.microseconds) / 1e6
-        return "\(scenario): \(progress.committedTasks)/\(expected) hand-offs (\(percent)%) · sim \(sim) s · "
+        let done: String
+        if let expected {
+            done = "\(progress.committedTasks)/\(expected) hand-offs (\(expected > 0 ? progress.committedTasks * 100 / expected : 100)%)"
+        } else {
+            done = "\(progress.committedTasks) hand-offs, \(progress.pendingTasks) in flight"
+        }
+        return "\(scenario): \(done) · sim \(SimClockText.format(progress.simTime)) · "
             + "\(processes) processes · \(restarts) restart\(restarts == 1 ? "" : "s")"
+    }
+}
+
+/// Simulated time for people: seconds, minutes, hours or days.
+public enum SimClockText {
+    /// Formats `time` with a fitting unit.
+    public static func format(_ time: SimTime) -> String {
+        let seconds = Double(time.microseconds) / 1e6
+        func round(_ value: Double) -> String { String((value * 100).rounded() / 100) }
+        if seconds < 120 { return round(seconds) + " s" }
+        if seconds < 7_200 { return round(seconds / 60) + " min" }
+        if seconds < 172_800 { return round(seconds / 3_600) + " h" }
+        return round(seconds / 86_400) + " d"
     }
 }

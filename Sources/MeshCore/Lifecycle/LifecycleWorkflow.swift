@@ -1,0 +1,179 @@
+/// The ML lifecycle as a workflow: each use case goes intake → discovery → feasibility → human
+/// gate → data preparation → model selection → (pretraining) → a successive-halving search on
+/// the compute nodes → evaluation → registration → human gate, every step a task negotiated with
+/// the agents of its role.
+///
+/// Pure and deterministic: it sees results only in simulated-time order and decides from them
+/// alone; the cost model below gives every task its simulated duration.
+///
+/// Cost model (simulated time, documented in docs/ARCHITECTURE.md):
+/// - intake 5 min; discovery 1 min + 30 s per catalog source; feasibility 10 min; selection
+///   5 min; a rung decision 1 min; registration 2 min;
+/// - data preparation 2 min + 1 s per 100,000 cells read;
+/// - training: 30 s + the epochs' FLOPs (3 forward passes a row) at the zoo device's training
+///   GFLOP/s; evaluation: 30 s + the forward FLOPs of the test rows;
+/// - a human gate: the policy's delay plus a seeded jitter.
+public struct LifecycleWorkflow: Workflow {
+    /// The resolved scenario.
+    public let spec: LifecycleSpec
+    /// The scenario's seed.
+    public let seed: UInt64
+
+    var cases: [Case]
+    var pending: [TaskID: Pending] = [:]
+    var scheduled = 0
+
+    /// The stage a task stands for.
+    enum Step: Sendable {
+        case intake, discover, feasibility, gate(GateRequest.Gate), prepare, select, pretrain
+        case trial(String, rung: Int), rung(Int), evaluate, register
+    }
+
+    struct Pending: Sendable {
+        var index: Int
+        var step: Step
+    }
+
+    /// One use case's progress.
+    struct Case: Sendable {
+        var spec: UseCaseSpec
+        var accepted: [String] = []
+        var rejected: [FeasibilityRequest.RejectedSource] = []
+        var source: CatalogSource?
+        var dataset: PreparedDataset?
+        var datasetHash = ""
+        var plan: ModelPlan?
+        var baseWeights: SerializedWeights?
+        var rung = 0
+        var alive: [String] = []
+        var weights: [String: SerializedWeights] = [:]
+        var epochsTrained: [String: Int] = [:]
+        var scores: [String: RungRequest.Score] = [:]
+        var awaiting = 0
+        var best: String?
+        var evaluation: EvaluationSummary?
+        var record: ModelVersionRecord?
+        var version = 0
+        var outcome: UseCaseOutcome?
+    }
+
+    /// Makes the workflow for `spec` under `seed`.
+    public init(spec: LifecycleSpec, seed: UInt64) {
+        self.spec = spec
+        self.seed = seed
+        self.cases = spec.useCases.map { Case(spec: $0) }
+    }
+
+    /// How each use case ended so far.
+    public var outcomes: [UseCaseOutcome] {
+        self.cases.map {
+            $0.outcome ?? UseCaseOutcome(id: $0.spec.id, state: "running", reason: "not finished")
+        }
+    }
+
+    public mutating func start() -> [WorkflowStep] {
+        var steps: [WorkflowStep] = [
+            .record(kind: "run.started", subject: "lifecycle", fields: [
+                .init("seed", String(self.seed)), .init("use_cases", self.spec.useCases.map(\.id).joined(separator: ",")),
+            ])
+        ]
+        for index in self.cases.indices {
+            steps.append(self.schedule(
+                index, .intake, role: .useCase, work: LifecycleWork.intake, input: CanonicalJSON.encode(self.cases[index].spec),
+                duration: Self.minutes(5), at: .zero))
+        }
+        if self.cases.isEmpty { steps.append(.finish) }
+        return steps
+    }
+
+    public mutating func taskCompleted(_ task: TaskSpec, output: [UInt8], at: SimTime) -> [WorkflowStep] {
+        guard let pending = self.pending.removeValue(forKey: task.id) else { return [] }
+        do {
+            return try self.advance(pending.index, pending.step, output: output, at: at)
+        } catch {
+            return self.end(pending.index, state: "failed", reason: "\(task.id): unreadable result: \(error)")
+        }
+    }
+
+    public mutating func taskFailed(_ task: TaskSpec, reason: String, at: SimTime) -> [WorkflowStep] {
+        guard let pending = self.pending.removeValue(forKey: task.id) else { return [] }
+        let index = pending.index
+        switch pending.step {
+        case .prepare:
+            // A source that cannot be read waits for a human decision instead of failing the run.
+            return [.record(kind: "data.failed", subject: self.cases[index].spec.id, fields: [.init("reason", reason)])]
+                + self.gate(index, .dataFailure, evidence: [reason], recommendation: false, at: at)
+        default:
+            return self.end(index, state: "failed", reason: "\(task.id) failed: \(reason)")
+        }
+    }
+
+    public mutating func wake(_ tag: String, at: SimTime) -> [WorkflowStep] { [] }
+
+    public func audit() -> WorkflowAudit {
+        let finished = self.cases.filter { $0.outcome != nil }.count
+        return WorkflowAudit(
+            expectedTasks: self.scheduled, verified: finished, mismatched: self.cases.count - finished, useCases: self.outcomes)
+    }
+
+    // MARK: - Scheduling
+
+    mutating func schedule(
+        _ index: Int, _ step: Step, role: Role, work: String, input: [UInt8], duration: UInt64, at: SimTime
+    ) -> WorkflowStep {
+        let id = self.taskID(index, step)
+        self.pending[id] = Pending(index: index, step: step)
+        self.scheduled += 1
+        return .schedule(TaskSpec(id: id, role: role, work: work, input: input, duration: max(duration, 1)), at: at)
+    }
+
+    func taskID(_ index: Int, _ step: Step) -> TaskID {
+        let name: String
+        switch step {
+        case .intake: name = "intake"
+        case .discover: name = "discover"
+        case .feasibility: name = "feasibility"
+        case .gate(let gate): name = "gate-\(gate.rawValue)"
+        case .prepare: name = "prepare"
+        case .select: name = "select"
+        case .pretrain: name = "pretrain"
+        case .trial(let trial, let rung): name = "r\(rung)/\(trial)"
+        case .rung(let rung): name = "rung\(rung)"
+        case .evaluate: name = "evaluate"
+        case .register: name = "register"
+        }
+        return TaskID(unchecked: "uc/\(self.cases[index].spec.id)/\(name)")
+    }
+
+    mutating func end(_ index: Int, state: String, reason: String) -> [WorkflowStep] {
+        guard self.cases[index].outcome == nil else { return [] }
+        let record = self.cases[index].record
+        let outcome = UseCaseOutcome(
+            id: self.cases[index].spec.id, state: state, model: state == "accepted" ? record?.label : nil,
+            testAccuracy: record?.metrics.accuracy, testMacroF1: record?.metrics.macroF1, reason: reason)
+        self.cases[index].outcome = outcome
+        var steps: [WorkflowStep] = [
+            .record(kind: "usecase.ended", subject: outcome.id, fields: [
+                .init("state", state), .init("model", outcome.model ?? ""), .init("reason", reason),
+            ])
+        ]
+        if self.cases.allSatisfy({ $0.outcome != nil }) { steps.append(.finish) }
+        return steps
+    }
+
+    mutating func gate(
+        _ index: Int, _ gate: GateRequest.Gate, evidence: [String], recommendation: Bool, at: SimTime
+    ) -> [WorkflowStep] {
+        let request = GateRequest(
+            useCase: self.cases[index].spec.id, gate: gate, evidence: evidence, recommendation: recommendation, seed: self.seed,
+            policy: self.spec.human)
+        let id = self.taskID(index, .gate(gate))
+        let delay = ScriptedHuman.delay(policy: self.spec.human, seed: self.seed, task: id)
+        return [self.schedule(
+            index, .gate(gate), role: .oversight, work: LifecycleWork.gate, input: CanonicalJSON.encode(request), duration: delay, at: at)]
+    }
+
+    static func minutes(_ value: Double) -> UInt64 { UInt64(value * 60_000_000) }
+
+    static func seconds(_ value: Double) -> UInt64 { UInt64(value * 1_000_000) }
+}
