@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
     ],
     targets: [
         // System-library shims: nothing but the C module maps (STYLE.md §2).
@@ -85,6 +87,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // HTTP: the inference API (KServe v2 shape) and its load test; the only importer of Hummingbird.
+        .target(
+            name: "MeshServer",
+            dependencies: [
+                "MeshCore", "MeshCompute",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Test support: the in-memory transport, a manual clock.
         .target(
             name: "MeshTesting",
@@ -97,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshCore", "MeshRuntime", "MeshCompute",
+                "MeshCore", "MeshRuntime", "MeshCompute", "MeshServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -122,6 +138,16 @@ let package = Package(
         .testTarget(
             name: "ComputeNodeTests",
             dependencies: ["MeshCore", "MeshCompute", "MeshAgents", "MeshTesting", "MeshRuntime"],
+            swiftSettings: swiftSettings
+        ),
+        // The inference API over real HTTP on 127.0.0.1 (port 0).
+        .testTarget(
+            name: "MeshServerTests",
+            dependencies: [
+                "MeshServer", "MeshCompute", "MeshCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

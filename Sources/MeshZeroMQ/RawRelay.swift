@@ -63,6 +63,7 @@ public enum RawRelay {
             return seconds > 0 ? Double(self.messages) / seconds : 0
         }
 
+        /// One line: messages, bytes, time and rate.
         public var description: String {
             "\(self.messages) messages, \(self.bytes) bytes in \(self.elapsed) (\(Int(self.messagesPerSecond)) msg/s)"
         }

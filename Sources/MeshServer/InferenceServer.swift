@@ -1,0 +1,2 @@
+/// The inference API server (KServe v2 shape); being built.
+public enum InferenceServerPlaceholder {}
