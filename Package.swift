@@ -135,6 +135,12 @@ let package = Package(
             name: "MeshTransportTests", dependencies: ["MeshCore", "MeshZeroMQ", "MeshTesting"],
             swiftSettings: swiftSettings),
         // The compute node's protocol end to end: codec, ComputeNode on real data, ComputeWorker in a mesh.
+        // The ML lifecycle end to end over the in-memory mesh, with the real agents' workers.
+        .testTarget(
+            name: "LifecycleTests",
+            dependencies: ["MeshCore", "MeshCompute", "MeshAgents", "MeshTesting", "MeshRuntime"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ComputeNodeTests",
             dependencies: ["MeshCore", "MeshCompute", "MeshAgents", "MeshTesting", "MeshRuntime"],

@@ -17,7 +17,7 @@ public final class TestMesh<W: Workflow>: Sendable {
     public let journal = MemoryJournal()
     /// The coordinator.
     public let coordinator: Coordinator<W>
-    private let worker: any Worker
+    private let workers: @Sendable (Role) -> any Worker
     private let clock: any PhysicalClock
     private let logger: Logger
     private let agentConfiguration: @Sendable (AgentID, Role, UInt64) -> AgentConfiguration
@@ -29,11 +29,13 @@ public final class TestMesh<W: Workflow>: Sendable {
         let hook = Mutex<InMemoryNetwork.FaultHook?>(nil)
     }
 
-    /// Makes a mesh; `tune` adjusts the coordinator's configuration (timeouts, say).
+    /// Makes a mesh; `workers` gives each role its worker (default: `worker` for all), `tune`
+    /// adjusts the coordinator's configuration (timeouts, say).
     public init(
         workflow: W,
         agents: [(AgentID, Role)],
         worker: any Worker = RelayWorker(),
+        workers: (@Sendable (Role) -> any Worker)? = nil,
         clock: any PhysicalClock = SystemClock(),
         logger: Logger = Logger(label: "test-mesh", factory: { _ in SwiftLogNoOpLogHandler() }),
         tune: (inout CoordinatorConfiguration) -> Void = { _ in },
@@ -44,7 +46,7 @@ public final class TestMesh<W: Workflow>: Sendable {
         var configuration = CoordinatorConfiguration(runID: "test", incarnation: 1, pid: 1, host: "memory")
         configuration.expectedAgents = agents.map(\.0)
         tune(&configuration)
-        self.worker = worker
+        self.workers = workers ?? { _ in worker }
         self.clock = clock
         self.logger = logger
         self.agentConfiguration = agentConfiguration
@@ -71,7 +73,7 @@ public final class TestMesh<W: Workflow>: Sendable {
         let name = "\(id)#\(incarnation)"
         let agent = Agent(
             configuration: self.agentConfiguration(id, role, incarnation),
-            transport: self.network.makeTransport(name: name), worker: self.worker, clock: self.clock, logger: self.logger)
+            transport: self.network.makeTransport(name: name), worker: self.workers(role), clock: self.clock, logger: self.logger)
         self.running.withLock { $0[id] = (agent, incarnation) }
         Task { try? await agent.run() }
         return agent

@@ -47,6 +47,7 @@ extension Coordinator {
         _ event: (inout Negotiation) -> [Negotiation.Action]
     ) {
         guard self.negotiations[task] != nil else { return }
+        self.negotiations[task]!.agentLoad = self.agentLoad
         let actions = event(&self.negotiations[task]!)
         self.perform(actions, for: task, at: now)
     }
@@ -60,6 +61,7 @@ extension Coordinator {
                 self.send(.callForProposals, call.encoded(), to: ref, simTime: simTime, at: now)
             case .award(let award, let ref):
                 if award.award > 1 { self.counters.reawards += 1 }
+                self.holdAward(task, by: ref.id)
                 self.physical("award", agent: "\(ref)", task: task.rawValue, detail: "award=\(award.award)", at: now)
                 self.send(.award, award.encoded(), to: ref, simTime: simTime, at: now)
             case .scheduleTimeout(let deadline):
@@ -79,7 +81,19 @@ extension Coordinator {
         }
     }
 
+    /// Counts `task` against `agent`'s load (and no longer against whoever held it before).
+    private func holdAward(_ task: TaskID, by agent: AgentID?) {
+        if let previous = self.awardHolder.removeValue(forKey: task) {
+            self.agentLoad[previous, default: 1] -= 1
+            if self.agentLoad[previous] == 0 { self.agentLoad[previous] = nil }
+        }
+        guard let agent else { return }
+        self.awardHolder[task] = agent
+        self.agentLoad[agent, default: 0] += 1
+    }
+
     private func taskEnded(_ task: TaskID, _ outcome: Orchestrator<W>.Outcome, at now: MonotonicTime) {
+        self.holdAward(task, by: nil)
         self.negotiations[task] = nil
         self.taskSimTime[task] = nil
         self.perform(self.orchestrator.resultArrived(task, outcome), at: now)
@@ -135,6 +149,7 @@ extension Coordinator {
             task: spec.id, role: spec.role, work: spec.work, input: spec.input, policy: self.configuration.negotiation,
             firstAward: (self.awardFloor[spec.id] ?? 0) + 1)
         self.taskSimTime[spec.id] = simTime
+        negotiation.agentLoad = self.agentLoad
         let actions = negotiation.start(candidates: self.candidates(of: spec.role), at: now)
         self.negotiations[spec.id] = negotiation
         self.perform(actions, for: spec.id, at: now)

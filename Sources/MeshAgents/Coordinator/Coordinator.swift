@@ -65,6 +65,8 @@ public actor Coordinator<W: Workflow>: Service {
     }
 
     var awardFloor: [TaskID: UInt64] = [:]
+    var agentLoad: [AgentID: Int] = [:]
+    var awardHolder: [TaskID: AgentID] = [:]
     var pendingRestore: [(TaskSpec, SimTime)] = []
 
     /// Makes a coordinator for `workflow`; ``run()`` starts it.

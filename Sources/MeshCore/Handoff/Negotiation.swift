@@ -81,6 +81,9 @@ public struct Negotiation: Sendable {
 
     /// Where the negotiation is.
     public private(set) var state: State = .idle
+    /// How many open awards the coordinator holds per agent, set by the owner before each event;
+    /// the award rule prefers the least loaded bidder.
+    public var agentLoad: [AgentID: Int] = [:]
     private var candidates: Set<AgentRef> = []
     private var lastAward: UInt64
 
@@ -257,7 +260,7 @@ public struct Negotiation: Sendable {
     }
 
     private mutating func decide(round: UInt32, bids: [AgentRef: Bid], at now: MonotonicTime) -> [Action] {
-        let ranked = AwardRule.rank(bids, for: self.task)
+        let ranked = AwardRule.rank(bids, for: self.task, load: self.agentLoad)
         guard !ranked.isEmpty else {
             let at = now.adding(self.policy.retryDelay)
             self.state = .retrying(round: round, at: at)

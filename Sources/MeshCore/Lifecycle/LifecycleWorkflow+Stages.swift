@@ -7,7 +7,7 @@ extension LifecycleWorkflow {
             let spec = try CanonicalJSON.decode(UseCaseSpec.self, from: output, what: "registered use case")
             self.cases[index].spec = spec
             let request = DiscoveryRequest(
-                useCase: spec.id, policy: spec.dataPolicy, preferred: spec.sources, catalog: self.spec.catalog)
+                useCaseID: spec.id, policy: spec.dataPolicy, preferredSourceIDs: spec.sources, catalog: self.spec.catalog)
             return [
                 .record(kind: "usecase.registered", subject: id, fields: [
                     .init("title", spec.title), .init("objective", "\(spec.objective.metric) >= \(spec.objective.target)"),
@@ -16,7 +16,7 @@ extension LifecycleWorkflow {
                     .init("budget_gflop", String(spec.constraints.computeBudgetGFLOP)),
                 ]),
                 self.schedule(
-                    index, .discover, role: .data, work: DataWork.discover, input: request.encoded(),
+                    index, .discover, role: .data, work: DataWork.discover.rawValue, input: request.encoded(),
                     duration: Self.minutes(1) + Self.seconds(30) * UInt64(self.spec.catalog.count), at: at),
             ]
 
@@ -24,13 +24,13 @@ extension LifecycleWorkflow {
             let report = try DiscoveryReport(decoding: output)
             self.cases[index].accepted = report.accepted
             self.cases[index].rejected = report.rejected.map {
-                FeasibilityRequest.RejectedSource(source: $0.source, rule: $0.rule, detail: $0.detail)
+                FeasibilityRequest.RejectedSource(source: $0.sourceID, rule: $0.rule.rawValue, detail: $0.detail)
             }
             let source = report.accepted.first.flatMap { accepted in self.spec.catalog.first { $0.id == accepted } }
             self.cases[index].source = source
             let request = FeasibilityRequest(
                 useCase: self.cases[index].spec, acceptedSources: report.accepted, rejectedSources: self.cases[index].rejected,
-                features: source?.schema?.features, classes: source?.schema?.classes, rows: source?.schema?.rows,
+                features: source?.features, classes: source?.classes?.count, rows: source?.rows,
                 zoo: self.spec.zoo, search: self.spec.search)
             return [
                 .record(kind: "data.discovery", subject: id, fields: [
@@ -81,11 +81,11 @@ extension LifecycleWorkflow {
             let profile = dataset.profile
             let request = SelectionRequest(
                 useCase: self.cases[index].spec, zoo: self.spec.zoo, features: dataset.train.features.columns,
-                classes: dataset.classLabels.count, trainRows: dataset.train.features.rows, source: profile.source,
+                classes: dataset.classLabels.count, trainRows: dataset.train.features.rows, source: profile.sourceID,
                 search: self.spec.search, seed: self.seed)
             return [
                 .record(kind: "dataset.version", subject: id, fields: [
-                    .init("hash", dataset.contentHash.description), .init("source", profile.source),
+                    .init("hash", dataset.contentHash.description), .init("source", profile.sourceID),
                     .init("rows", "\(dataset.train.features.rows)/\(dataset.validation.features.rows)/\(dataset.test.features.rows)"),
                     .init("features", String(dataset.train.features.columns)), .init("classes", String(dataset.classLabels.count)),
                     .init("imputed", String(profile.missingImputed)), .init("duplicates", String(profile.duplicatesRemoved)),
@@ -204,10 +204,10 @@ extension LifecycleWorkflow {
         guard let source = self.cases[index].source else {
             return self.end(index, state: "infeasible", reason: "no compliant data source")
         }
-        let request = PrepareRequest(useCase: self.cases[index].spec.id, source: source, seed: self.seed)
-        let cells = Double((source.schema?.rows ?? 2_000) * ((source.schema?.features ?? 64) + 1))
+        let request = PrepareRequest(useCaseID: self.cases[index].spec.id, source: source, seed: self.seed)
+        let cells = Double((source.rows ?? 2_000) * ((source.features ?? 64) + 1))
         return [self.schedule(
-            index, .prepare, role: .data, work: DataWork.prepare, input: request.encoded(),
+            index, .prepare, role: .data, work: DataWork.prepare.rawValue, input: request.encoded(),
             duration: Self.minutes(2) + Self.seconds(cells / 100_000), at: at)]
     }
 
@@ -216,7 +216,7 @@ extension LifecycleWorkflow {
         let rows = Self.rows(dataset.train, keeping: Set(base.classes))
         let hyperparameters = Hyperparameters(
             epochs: base.epochs, batchSize: self.spec.search.batchSize, learningRate: 1e-3, l2: Float(self.spec.search.l2),
-            seed: SeededRandom(seed: self.seed, key: "pretrain/" + base.id).split("init").next())
+            seed: Self.derivedSeed(self.seed, "pretrain/" + base.id))
         let request = ComputeRequest.train(TrainRequest(
             architecture: base.architecture, classLabels: base.classes.sorted(), hyperparameters: hyperparameters, data: .inline(rows)))
         return [self.schedule(
@@ -313,6 +313,12 @@ extension LifecycleWorkflow {
         }
         return LabeledRows(
             features: TensorFrame(rows: labels.count, columns: data.features.columns, values: values), labels: labels)
+    }
+
+    /// A seed for `purpose`, derived from the scenario's.
+    static func derivedSeed(_ seed: UInt64, _ purpose: String) -> UInt64 {
+        var rng = SeededRandom(seed: seed, key: purpose)
+        return rng.next()
     }
 
     /// A metric with 4 decimals, as journal fields hold them.

@@ -9,13 +9,19 @@ import UnixSignals
 
 /// Runs one agent as this process: `meshwork agent --role ROLE --connect ENDPOINT`.
 public enum AgentProcess {
-    /// The worker an agent of `role` runs. Every role does the relay's work; domain work is added per role.
+    /// The worker an agent of `role` runs. Every role does the relay's work; each adds its own:
+    /// the use case agent intake and feasibility, the data agent discovery and preparation, the
+    /// model agent selection, pruning and registration, the oversight agent the scripted human.
     ///
     /// A compute agent also serves the compute protocol (`compute.*` works) on a ``ComputeNode``
     /// of its own: one executor thread, OpenBLAS at one thread (docs/COMPUTE.md).
     public static func worker(for role: Role) -> any Worker {
         switch role {
         case .compute: CompositeWorker([RelayWorker(), ComputeWorker(port: ComputeNode())])
+        case .useCase: CompositeWorker([RelayWorker(), RecordWorker.useCase])
+        case .data: CompositeWorker([RelayWorker(), DataWorker()])
+        case .model: CompositeWorker([RelayWorker(), RecordWorker.model])
+        case .oversight: CompositeWorker([RelayWorker(), RecordWorker.oversight])
         default: RelayWorker()
         }
     }

@@ -47,6 +47,8 @@ public struct RunSummary: Sendable, Codable, Equatable {
     public var simSeconds: Double
     /// Hand-offs per wall-clock second of the workflow.
     public var handoffsPerSecond: Double
+    /// How each use case ended (lifecycle scenarios).
+    public var useCases: [UseCaseOutcome]
 
     public enum CodingKeys: String, CodingKey {
         case scenario, seed, digest, handoffs, lost, processes, restarts, mode, records, verified, mismatched
@@ -60,6 +62,7 @@ public struct RunSummary: Sendable, Codable, Equatable {
         case rejectedMessages = "rejected_messages"
         case simSeconds = "sim_seconds"
         case handoffsPerSecond = "handoffs_per_second"
+        case useCases = "use_cases"
     }
 
     /// Builds the summary from the coordinator's report, checked against the journal on disk:
@@ -101,7 +104,8 @@ public struct RunSummary: Sendable, Codable, Equatable {
             staleResults: report.staleResults,
             rejectedMessages: report.rejectedMessages,
             simSeconds: Double(report.simMicroseconds) / 1e6,
-            handoffsPerSecond: workflowSeconds > 0 ? (Double(report.handoffs) / workflowSeconds).rounded() : 0
+            handoffsPerSecond: workflowSeconds > 0 ? (Double(report.handoffs) / workflowSeconds).rounded() : 0,
+            useCases: report.audit.useCases
         )
     }
 
@@ -118,14 +122,25 @@ public struct RunSummary: Sendable, Codable, Equatable {
     /// The summary for people.
     public func text() -> String {
         let verdict = self.isClean ? "complete: nothing lost, nothing applied twice" : "INCOMPLETE"
+        var cases = ""
+        for outcome in self.useCases {
+            cases += "\n  use case    \(outcome.id): \(outcome.state)"
+            if let model = outcome.model { cases += " — model \(model)" }
+            if let accuracy = outcome.testAccuracy, let f1 = outcome.testMacroF1 {
+                cases += ", test accuracy \(Self.percent(accuracy)), macro-F1 \(Self.percent(f1))"
+            }
+            cases += "\n              \(outcome.reason)"
+        }
         return """
             \(self.scenario) (seed \(self.seed)) — \(verdict)
               digest      \(self.digest)
               hand-offs   \(self.handoffs) of \(self.expectedHandoffs) (\(Int(self.handoffsPerSecond)) /s); lost \(self.lost), applied twice \(self.appliedTwice)
-              verified    \(self.verified) recomputed independently, \(self.mismatched) mismatched
+            \(self.useCases.isEmpty ? "  verified    \(self.verified) recomputed independently, \(self.mismatched) mismatched\n" : "")\
               processes   \(self.processes) (\(self.mode)), restarts \(self.restarts), re-awards \(self.reawards), stale results \(self.staleResults)
-              time        \(self.wallSeconds) s wall, \(self.simSeconds) s simulated
+              time        \(self.wallSeconds) s wall, \(SimClockText.format(SimTime(microseconds: UInt64(self.simSeconds * 1e6)))) simulated
               run         \(self.runDir)
-            """
+            """ + cases
     }
+
+    static func percent(_ value: Double) -> String { String((value * 10_000).rounded() / 100) + " %" }
 }

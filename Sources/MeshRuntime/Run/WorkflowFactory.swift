@@ -14,14 +14,14 @@ extension Scenario {
     public func withWorkflow<C: WorkflowConsumer>(_ consumer: C) async throws -> C.Output {
         switch self.workflow {
         case .relay(let spec):
-            try await consumer.consume(RelayWorkflow(
+            return try await consumer.consume(RelayWorkflow(
                 tokens: spec.tokens, seed: self.seed, interarrival: spec.interarrivalMicroseconds,
                 durationRange: spec.durationMicroseconds))
         case .lifecycle:
             guard let resolved = self.lifecycle else {
                 preconditionFailure("a lifecycle scenario must be loaded with ScenarioLoader.load, which reads its files")
             }
-            try await consumer.consume(LifecycleWorkflow(spec: resolved, seed: self.seed))
+            return try await consumer.consume(LifecycleWorkflow(spec: resolved, seed: self.seed))
         }
     }
 }

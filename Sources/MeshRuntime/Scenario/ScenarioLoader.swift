@@ -25,7 +25,7 @@ public enum ScenarioLoader {
             }
             useCases.append(useCase)
         }
-        let catalog = try self.decode(CatalogFile.self, path: files.catalog).sources
+        let catalog = try self.decode(DataCatalog.self, path: files.catalog).sources
         let zoo = try self.decode(ModelZoo.self, path: files.zoo)
         for useCase in useCases {
             for source in useCase.sources where !catalog.contains(where: { $0.id == source }) {
@@ -35,11 +35,6 @@ public enum ScenarioLoader {
             }
         }
         return LifecycleSpec(useCases: useCases, catalog: catalog, zoo: zoo, human: files.human, search: files.search)
-    }
-
-    /// `agents/catalog.yaml`: `sources: [...]`.
-    struct CatalogFile: Decodable {
-        var sources: [CatalogSource]
     }
 
     /// Decodes the YAML file at `path` as a `T`, with the same one-line errors as a scenario.

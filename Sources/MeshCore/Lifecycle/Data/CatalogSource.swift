@@ -35,6 +35,11 @@ public struct CatalogSource: Sendable, Hashable, Codable {
     /// The class labels the source may hold, when declared; a row with another label is refused
     /// with its line and column, and the prepared dataset's classes are exactly these.
     public var classes: [Int]?
+    /// The declared number of feature columns (the schema), for feasibility checks before any row
+    /// is read; nil when not declared.
+    public var features: Int?
+    /// The declared number of rows, for cost estimates; nil when not declared.
+    public var rows: Int?
 
     /// Where a source's rows come from.
     public enum Kind: Sendable, Hashable {
@@ -65,7 +70,9 @@ public struct CatalogSource: Sendable, Hashable, Codable {
         piiColumns: [String] = [],
         region: String,
         description: String = "",
-        classes: [Int]? = nil
+        classes: [Int]? = nil,
+        features: Int? = nil,
+        rows: Int? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -76,6 +83,8 @@ public struct CatalogSource: Sendable, Hashable, Codable {
         self.region = region
         self.description = description
         self.classes = classes
+        self.features = features
+        self.rows = rows
     }
 
     /// Whether `id` is a valid source id (1-64 bytes of `A-Z a-z 0-9 . _ -`).
@@ -107,6 +116,8 @@ public struct CatalogSource: Sendable, Hashable, Codable {
         guard self.piiColumns.count <= 1024, self.piiColumns.allSatisfy({ $0.utf8.count <= 256 }) else {
             return "pii_columns: at most 1024 names of at most 256 bytes"
         }
+        if let features = self.features, !(1...1_000_000).contains(features) { return "features: 1 to 1000000" }
+        if let rows = self.rows, !(1...1_000_000_000).contains(rows) { return "rows: 1 to 1000000000" }
         if let classes = self.classes {
             guard !classes.isEmpty, classes.count <= ComputeLimits.maximumClasses else {
                 return "classes: 1 to \(ComputeLimits.maximumClasses) labels"
@@ -126,7 +137,7 @@ public struct CatalogSource: Sendable, Hashable, Codable {
         case labelColumn = "label_column"
         case licence, pii
         case piiColumns = "pii_columns"
-        case region, description, classes
+        case region, description, classes, features, rows
     }
 
     public init(from decoder: any Decoder) throws {
@@ -190,6 +201,8 @@ public struct CatalogSource: Sendable, Hashable, Codable {
         self.region = try container.decode(String.self, forKey: .region)
         self.description = try container.decodeIfPresent(String.self, forKey: .description) ?? ""
         self.classes = try container.decodeIfPresent([Int].self, forKey: .classes)
+        self.features = try container.decodeIfPresent(Int.self, forKey: .features)
+        self.rows = try container.decodeIfPresent(Int.self, forKey: .rows)
         if let problem = self.validationProblem {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: problem))
         }
@@ -211,6 +224,8 @@ public struct CatalogSource: Sendable, Hashable, Codable {
         try container.encode(self.region, forKey: .region)
         if !self.description.isEmpty { try container.encode(self.description, forKey: .description) }
         try container.encodeIfPresent(self.classes, forKey: .classes)
+        try container.encodeIfPresent(self.features, forKey: .features)
+        try container.encodeIfPresent(self.rows, forKey: .rows)
     }
 
     // MARK: Wire
@@ -235,6 +250,8 @@ public struct CatalogSource: Sendable, Hashable, Codable {
         writer.write(self.description)
         writer.write(self.classes != nil)
         if let classes = self.classes { ComputeCodec.writeLabels(classes, into: &writer) }
+        writer.write(UInt32(self.features ?? 0))
+        writer.write(UInt32(self.rows ?? 0))
     }
 
     init(from reader: inout WireReader, field: String) throws(WireError) {
@@ -259,6 +276,10 @@ public struct CatalogSource: Sendable, Hashable, Codable {
         } else {
             self.classes = nil
         }
+        let features = try reader.readUInt32(field + ".features")
+        self.features = features == 0 ? nil : Int(features)
+        let rows = try reader.readUInt32(field + ".rows")
+        self.rows = rows == 0 ? nil : Int(rows)
         if let problem = self.validationProblem { throw WireError(.invalidField, "\(field): \(problem)") }
     }
 }
