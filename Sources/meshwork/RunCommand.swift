@@ -24,6 +24,9 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
+        // The compute agents run in this process: give OpenBLAS the kernel `up` gives its compute
+        // processes, so both placements compute the same bits (and the same digest).
+        BLASKernelRelaunch.relaunchIfNeeded()
         let logger = self.logging.bootstrap(defaultLevel: .warning)
         try await CommandFailure.guarding {
             let scenario = try ScenarioLoader.load(path: self.scenario)

@@ -117,6 +117,39 @@ struct ProcessMeshTests {
         #expect(json["digest"] as? String == Self.referenceDigest(tokens: 3_000))
     }
 
+    /// The repository's root (agents/ and scenarios/data/ are read relative to it).
+    static var repositoryRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    @Test func theLifecycleRunsAcrossProcessesFromIntakeToARegisteredModel() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = try MeshworkBinary.writeScenario(
+            """
+            name: lifecycle-small
+            seed: 42
+            workflow:
+              lifecycle:
+                use_cases: [agents/usecases/digits.yaml]
+                search: { rung_epochs: [2, 4], max_models: 1 }
+            agents: { compute: 2 }
+            """, named: "lifecycle.yaml", in: directory)
+        let runs = directory + "/runs"
+        let up = try await MeshworkBinary.run(["up", scenario, "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot)
+        #expect(up.status == 0, "stderr: \(up.stderr)")
+        let json = try #require(up.json, "stdout: \(up.stdout)")
+        #expect(json["lost"] as? Int == 0 && json["applied_twice"] as? Int == 0)
+        #expect((json["processes"] as? Int ?? 0) >= 9)
+        let useCases = try #require(json["use_cases"] as? [[String: Any]])
+        #expect(useCases.first?["state"] as? String == "accepted")
+        #expect(useCases.first?["model"] as? String == "digits-classifier@v1")
+        #expect((useCases.first?["test_accuracy"] as? Double ?? 0) > 0.9)
+        let inProcess = try await MeshworkBinary.run(["run", scenario, "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot)
+        #expect(inProcess.status == 0, "stderr: \(inProcess.stderr)")
+        #expect(inProcess.json?["digest"] as? String == json["digest"] as? String)
+    }
+
     @Test func exceedingTheRestartIntensityStopsTheMeshWithAClearMessage() async throws {
         let directory = try MeshworkBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
