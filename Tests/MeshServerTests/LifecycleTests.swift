@@ -1,4 +1,5 @@
 import Foundation
+import MeshCompute
 import NIOCore
 import NIOPosix
 import Testing
@@ -50,17 +51,27 @@ import Testing
     @Test func requestInFlightFinishesDuringStop() async throws {
         let registry = ModelRegistry()
         try registry.deploy(try Fixtures.versions().0, alias: "production")
-        let server = InferenceServer(registry: registry, configuration: .init(inlineRowLimit: 1))
+        let executor = ComputeExecutor(name: "test.inference")
+        defer { executor.shutdown() }
+        let server = InferenceServer(registry: registry, configuration: .init(inlineRowLimit: 1), executor: executor)
         let port = try await server.start()
         let client = try await HTTPClientConnection.connect(port: port)
         defer { client.close() }
-        let rows = 2000
-        let raw = (0..<rows).flatMap { Fixtures.rawRows(1, from: $0 % 300) }
-        async let response = client.request("POST", "/v2/models/digits/infer", body: Fixtures.inferBody(raw, rows: rows))
-        try await Task.sleep(for: .milliseconds(5))
-        await server.stop()
-        let answered = try await response
-        #expect(answered.status == 200)
+        // Hold the executor so the request (2 rows > inline limit 1) is in flight when stop begins.
+        let gate = DispatchSemaphore(value: 0)
+        let blocker = Task { await executor.run { gate.wait() } }
+        let body = Fixtures.inferBody(Fixtures.rawRows(2), rows: 2)
+        async let response = client.request("POST", "/v2/models/digits/infer", body: body)
+        for _ in 0..<10_000 where server.requestsInFlight == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(server.requestsInFlight == 1)
+        async let stopped: Void = server.stop()
+        try await Task.sleep(for: .milliseconds(50))
+        gate.signal()
+        await blocker.value
+        #expect(try await response.status == 200)
+        await stopped
+        #expect(server.requestsInFlight == 0)
+        await #expect(throws: (any Error).self) { _ = try await HTTPClientConnection.connect(port: port) }
     }
 
     @Test func loadTestReportsWithoutErrors() async throws {

@@ -111,7 +111,15 @@ struct InferenceRequestParser {
             case "data":
                 tensor.sawData = true
                 tensor.data.reserveCapacity(self.featureCount)
-                try scanner.parseNumbers(into: &tensor.data, limit: self.maximumRows * self.featureCount)
+                do throws(InferenceError) {
+                    try scanner.parseNumbers(into: &tensor.data, limit: self.maximumRows * self.featureCount)
+                } catch where error.code == .batchTooLarge {
+                    throw InferenceError(
+                        .batchTooLarge,
+                        "inputs[0].data holds more than \(self.maximumRows) rows of \(self.featureCount) values, "
+                            + "above the limit of \(self.maximumRows) rows per request"
+                    )
+                }
             default:
                 try scanner.skipValue()
             }

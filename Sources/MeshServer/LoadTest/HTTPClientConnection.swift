@@ -79,7 +79,10 @@ public final class HTTPClientConnection: Sendable {
     public func send(raw bytes: [UInt8]) async throws -> Response {
         let promise = self.channel.eventLoop.makePromise(of: ResponseFramer.Response.self)
         let outbound = ClientConnectionHandler.Outbound(bytes: ByteBuffer(bytes: bytes), promise: promise)
-        self.channel.writeAndFlush(outbound, promise: nil)
+        let written = self.channel.eventLoop.makePromise(of: Void.self)
+        // A write that never reaches the handler (the channel is closed) must fail the request too.
+        written.futureResult.whenFailure { promise.fail($0) }
+        self.channel.writeAndFlush(outbound, promise: written)
         let framed = try await promise.futureResult.get()
         return Response(status: framed.status, headers: framed.headers, body: Array(buffer: framed.body))
     }

@@ -1,6 +1,7 @@
 import Hummingbird
 import MeshCompute
 import NIOCore
+import Synchronization
 
 /// Routes the Open Inference Protocol's paths to the registry's models and answers each request;
 /// every refusal is a JSON error with its status, and nothing a client sends stops the server.
@@ -10,6 +11,8 @@ struct InferenceResponder: HTTPResponder {
     let registry: ModelRegistry
     let configuration: InferenceServer.Configuration
     let executor: ComputeExecutor
+    /// Inference requests being answered now.
+    let inFlight: InFlightCounter
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
         let route: Route
@@ -36,6 +39,8 @@ struct InferenceResponder: HTTPResponder {
 
     private func infer(_ request: Request, reference: ModelReference) async throws(InferenceError) -> Response {
         let started = ContinuousClock.now
+        self.inFlight.count.add(1, ordering: .relaxed)
+        defer { self.inFlight.count.subtract(1, ordering: .relaxed) }
         let version = try self.registry.resolve(reference)
         do throws(InferenceError) {
             let response = try await self.infer(request, on: version, reference: reference)
@@ -183,4 +188,9 @@ struct InferenceResponder: HTTPResponder {
     private static func bodyTooLarge(_ limit: Int) -> InferenceError {
         InferenceError(.bodyTooLarge, "the request body is larger than the limit of \(limit) bytes")
     }
+}
+
+/// The number of inference requests being answered, shared by the server and its responder.
+final class InFlightCounter: Sendable {
+    let count = Atomic<Int>(0)
 }

@@ -75,6 +75,7 @@ public final class InferenceServer: Service, Sendable {
     }
 
     private let state = Mutex(State())
+    private let inFlight = InFlightCounter()
 
     /// A server for `registry`; nothing is bound until ``start()`` or ``run()``.
     ///
@@ -109,6 +110,9 @@ public final class InferenceServer: Service, Sendable {
 
     /// The bound port, once listening.
     public var port: Int? { self.state.withLock { $0.port } }
+
+    /// Inference requests being answered at this moment (received, not yet answered).
+    public var requestsInFlight: Int { self.inFlight.count.load(ordering: .relaxed) }
 
     /// `http://HOST:PORT`, once listening.
     public var url: String? {
@@ -191,7 +195,8 @@ public final class InferenceServer: Service, Sendable {
         let responder = InferenceResponder(
             registry: self.registry,
             configuration: self.configuration,
-            executor: self.executor
+            executor: self.executor,
+            inFlight: self.inFlight
         )
         return Application(
             responder: responder,
