@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
     ],
     targets: [
         // System-library shims: nothing but the C module maps (STYLE.md §2).
@@ -62,6 +63,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The only importer of SQLite (GRDB): the run database, the journal sink, the artifact store.
+        .target(
+            name: "MeshStore",
+            dependencies: [
+                "MeshCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // One actor per role, and the coordinator; they see MeshCore's ports only.
         .target(
             name: "MeshAgents",
@@ -77,7 +89,7 @@ let package = Package(
         .target(
             name: "MeshRuntime",
             dependencies: [
-                "MeshCore", "MeshAgents", "MeshZeroMQ", "MeshCompute",
+                "MeshCore", "MeshAgents", "MeshZeroMQ", "MeshStore", "MeshCompute",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -98,6 +110,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -113,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshCore", "MeshRuntime", "MeshCompute", "MeshServer",
+                "MeshCore", "MeshRuntime", "MeshCompute", "MeshStore", "MeshServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -134,6 +147,11 @@ let package = Package(
         .testTarget(
             name: "MeshTransportTests", dependencies: ["MeshCore", "MeshZeroMQ", "MeshTesting"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshStoreTests",
+            dependencies: ["MeshCore", "MeshStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         // The compute node's protocol end to end: codec, ComputeNode on real data, ComputeWorker in a mesh.
         // The ML lifecycle end to end over the in-memory mesh, with the real agents' workers.
         .testTarget(

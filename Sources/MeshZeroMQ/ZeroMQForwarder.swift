@@ -149,10 +149,14 @@ public final class ZeroMQForwarder: Sendable {
         tagged[metadataKey: "mesh.forwarder"] = "\(self.endpoint)"
         let logger = tagged
         let ownedContext = ownsContext ? context : nil
+        let socketFiles =
+            endpoint.kind == .ipc
+            ? [self.endpoint.xsubEndpoint, self.endpoint.xpubEndpoint].map { String($0.dropFirst("ipc://".count)) } : []
         do {
             try IOThread.start(name: "zmq-forwarder") {
                 let device = ForwarderDevice(
-                    core: core, xsub: xsub, xpub: xpub, ownedContext: ownedContext, options: options, logger: logger)
+                    core: core, xsub: xsub, xpub: xpub, ownedContext: ownedContext, socketFiles: socketFiles,
+                    options: options, logger: logger)
                 device.run()
             }
         } catch {
@@ -209,8 +213,8 @@ public final class ZeroMQForwarder: Sendable {
     }
 
     /// Forwards what publishers already sent (what is readable now), stops the device thread,
-    /// closes both sockets (flushing within ``Options/linger``) and terminates the context when the
-    /// forwarder owns it. Idempotent. Stop the forwarder after the transports it serves.
+    /// closes both sockets (flushing within ``Options/linger``), terminates the context when the
+    /// forwarder owns it, and removes its `ipc://` socket files. Idempotent. Stop the forwarder after the transports it serves.
     public func stop() async {
         self.core.requestStop()
         await self.core.finished.wait()
@@ -244,6 +248,7 @@ final class ForwarderDevice {
     private let xsub: ZeroMQSocket
     private let xpub: ZeroMQSocket
     private let ownedContext: ZeroMQContext?
+    private let socketFiles: [String]
     private let options: ZeroMQForwarder.Options
     private let logger: Logger
     private let frame = Frame()
@@ -256,6 +261,7 @@ final class ForwarderDevice {
         xsub: ZeroMQSocket,
         xpub: ZeroMQSocket,
         ownedContext: ZeroMQContext?,
+        socketFiles: [String],
         options: ZeroMQForwarder.Options,
         logger: Logger
     ) {
@@ -263,6 +269,7 @@ final class ForwarderDevice {
         self.xsub = xsub
         self.xpub = xpub
         self.ownedContext = ownedContext
+        self.socketFiles = socketFiles
         self.options = options
         self.logger = logger
     }
@@ -289,6 +296,7 @@ final class ForwarderDevice {
         self.xsub.close()
         self.xpub.close()
         self.ownedContext?.terminateBlocking()
+        for path in self.socketFiles { ZeroMQSystem.removeSocketFile(path) }
         self.core.finished.signal()
     }
 

@@ -8,7 +8,9 @@ struct Meshwork: AsyncParsableCommand {
         abstract: "Run a mesh of AI agent processes over ZeroMQ: launch, supervise, replay, benchmark.",
         subcommands: [
             UpCommand.self, RunCommand.self, AgentCommand.self, CoordinatorCommand.self, TrainCommand.self,
-            DoctorCommand.self, BenchCommand.self, BenchStageCommand.self,
+            DoctorCommand.self, BenchCommand.self, BenchStageCommand.self, StatusCommand.self, StoreTortureCommand.self,
+            StoreBenchCommand.self,
+            ServeModelCommand.self,
         ]
     )
 }

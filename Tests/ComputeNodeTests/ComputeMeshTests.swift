@@ -43,10 +43,22 @@ struct ComputeMeshTests {
         }
     }
 
+    /// The first seed whose train task the award rule gives to `agent` (both agents bid with free slots).
+    static func seed(trainedBy agent: AgentID) -> UInt64 {
+        (1...64).first { seed in
+            let task = ComputeTrialsWorkflow.trainTask(seed)
+            return Self.agents.map(\.0).max {
+                AwardRule.weight(task: task, agent: $0) < AwardRule.weight(task: task, agent: $1)
+            }
+                == agent
+        }!
+    }
+
     @Test func twoTrialsTrainAndEvaluateOnTwoComputeAgentsWithTheLocalDigest() async throws {
         let node = ComputeNode()
         defer { node.shutdown() }
-        let workflow = Self.workflow()
+        let seeds = Self.agents.map { Self.seed(trainedBy: $0.0) }
+        let workflow = Self.workflow(seeds: seeds)
         let mesh = TestMesh(
             workflow: workflow,
             agents: Self.agents,
@@ -64,7 +76,7 @@ struct ComputeMeshTests {
         #expect(mesh.journal.entries.count == reference.records.count)
 
         // Each trial's model is what MeshCompute trains directly, and its evaluation what the report says.
-        for seed: UInt64 in [1, 2] {
+        for seed in seeds {
             let model = MLP(
                 architecture: .mlp(hidden: [32]),
                 inputs: 64,
@@ -87,10 +99,13 @@ struct ComputeMeshTests {
             #expect(meshed.evaluations[seed]?.accuracy == direct.accuracy)
             #expect(meshed.evaluations[seed]?.confusionMatrix == direct.confusionMatrix)
         }
-        #expect(meshed.evaluations[1] != meshed.evaluations[2])  // different seeds, different models
+        #expect(meshed.evaluations[seeds[0]] != meshed.evaluations[seeds[1]])  // different seeds, different models
 
         let awards = mesh.journal.physicalEvents.filter { $0.kind == "award" }
         #expect(awards.count >= 4 && awards.allSatisfy { $0.agent.hasPrefix("compute-") })
+        // The award rule is a function of task and agent ids, and the seeds were picked so that each
+        // agent trains one trial.
+        #expect(Set(awards.map { $0.agent.split(separator: "#")[0] }) == ["compute-1", "compute-2"])
     }
 
     @Test func aBadRequestFailsItsTaskWithTheReasonAndTheRunGoesOn() async throws {

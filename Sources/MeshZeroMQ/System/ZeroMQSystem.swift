@@ -343,6 +343,11 @@ enum ZeroMQSystem {
         }
     }
 
+    /// Removes a Unix socket file (libzmq 4.3 leaves a bound `ipc://` path behind on close).
+    static func removeSocketFile(_ path: String) {
+        _ = unlink(path)
+    }
+
     /// Closes a file descriptor.
     static func closeFD(_ fd: Int32) {
         _ = Glibc.close(fd)

@@ -1,2 +1,0 @@
-/// The inference API server (KServe v2 shape); being built.
-public enum InferenceServerPlaceholder {}

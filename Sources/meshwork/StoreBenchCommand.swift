@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import MeshCore
+import MeshStore
+
+/// `meshwork store-bench` (hidden): logical records appended per second through `SQLiteJournal`,
+/// for batch sizes and both durabilities (docs/STORE.md lists the figures).
+struct StoreBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store-bench",
+        abstract: "Measure journal appends per second into a temporary run database.",
+        shouldDisplay: false
+    )
+
+    @Option(help: "Records per batch (one transaction each); repeat for several.")
+    var batch: [Int] = [1, 10, 100, 1_000, 10_000]
+
+    @Option(help: "Records to append per measurement.")
+    var records: Int = 200_000
+
+    @Option(help: "Where to put the temporary databases (removed afterwards).")
+    var directory: String = NSTemporaryDirectory()
+
+    func run() throws {
+        for durability in [RunStore.Durability.processCrash, .powerLoss] {
+            for batch in self.batch {
+                let count = batch == 1 ? min(self.records, 20_000) : self.records
+                let path = "\(self.directory)/meshwork-store-bench-\(ProcessInfo.processInfo.processIdentifier)-\(batch)"
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: path) }
+                let store = try RunStore.create(
+                    at: path, run: RunInfo(id: "bench", scenario: "bench", seed: 1), options: .init(durability: durability))
+                let journal = SQLiteJournal(store)
+                var digest = JournalDigest()
+                let prepared = (0..<(count / batch)).map { _ in JournalWorkload.entries(count: batch, continuing: &digest) }
+                let elapsed = try ContinuousClock().measure {
+                    for entries in prepared { try journal.appendLogical(entries) }
+                }
+                try store.close()
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                let synchronous = durability == .powerLoss ? "FULL" : "NORMAL"
+                print(
+                    "synchronous=\(synchronous) batch=\(batch) records=\(prepared.count * batch) "
+                        + "records_per_s=\(Int(Double(prepared.count * batch) / seconds)) "
+                        + "commits_per_s=\(Int(Double(prepared.count) / seconds))")
+            }
+        }
+    }
+}

@@ -1,7 +1,0 @@
-import Testing
-
-@testable import MeshServer
-
-@Suite struct InferenceServerPlaceholderTests {
-    @Test func placeholder() {}
-}
