@@ -94,8 +94,8 @@ struct DoctorCommand: AsyncParsableCommand {
 enum BLASKernelRelaunch {
     /// Returns when no re-execution is needed (the kernel is right, or the user set the variable,
     /// which ``BLASKernel`` always respects) or when `execve` failed; otherwise never returns.
-    /// Prints the kernel in use, or the switch, on stderr.
-    static func relaunchIfNeeded() {
+    /// Prints the kernel in use, or the switch, on stderr (nothing with `quiet`, but a failure).
+    static func relaunchIfNeeded(quiet: Bool = false) {
         let environment = ProcessInfo.processInfo.environment
         let current = BLAS.coreName
         guard
@@ -105,10 +105,10 @@ enum BLASKernelRelaunch {
                 currentCore: current
             )
         else {
-            Self.note("meshwork: BLAS kernel \(current)\n")
+            if !quiet { Self.note("meshwork: BLAS kernel \(current)\n") }
             return
         }
-        Self.note("meshwork: OpenBLAS chose \(current) for this CPU; restarting with OPENBLAS_CORETYPE=\(core)\n")
+        if !quiet { Self.note("meshwork: OpenBLAS chose \(current) for this CPU; restarting with OPENBLAS_CORETYPE=\(core)\n") }
         var entries = environment.map { "\($0.key)=\($0.value)" }
         entries.append("\(BLASKernel.environmentKey)=\(core)")
         var envp: [UnsafeMutablePointer<CChar>?] = entries.map { strdup($0) }

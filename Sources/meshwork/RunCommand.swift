@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import MeshCore
 import MeshRuntime
 
 /// `meshwork run SCENARIO`: the same mesh in one process over inproc://.
@@ -24,12 +25,12 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        // The compute agents run in this process: give OpenBLAS the kernel `up` gives its compute
-        // processes, so both placements compute the same bits (and the same digest).
-        BLASKernelRelaunch.relaunchIfNeeded()
         let logger = self.logging.bootstrap(defaultLevel: .warning)
         try await CommandFailure.guarding {
             let scenario = try ScenarioLoader.load(path: self.scenario)
+            // The compute agents run in this process: give OpenBLAS the kernel `up` gives its compute
+            // processes, so both placements compute the same bits (and the same digest).
+            if scenario.lifecycle != nil { BLASKernelRelaunch.relaunchIfNeeded(quiet: self.quiet) }
             let run = try RunDirectory.create(root: self.runs, scenario: scenario, scenarioPath: self.scenario)
             let summary = try await InProcessMesh.run(scenario: scenario, run: run, showProgress: !self.quiet, logger: logger)
             try finish(with: summary, run: run, json: self.json)

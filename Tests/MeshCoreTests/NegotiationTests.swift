@@ -254,3 +254,30 @@ struct ContractorTests {
         #expect(contractor.workFinished(self.task, award: 1, outcome: .done([])).isEmpty)
     }
 }
+
+@Suite("Negotiation under silence")
+struct NegotiationSilenceTests {
+    @Test func silenceNeverFailsATaskOnlyDeclinesDo() {
+        var policy = Negotiation.Policy()
+        policy.maxRounds = 3
+        let task = TaskID(unchecked: "t/9")
+        let agent = AgentRef(id: AgentID(unchecked: "data-1"), incarnation: 1)
+        var n = Negotiation(task: task, role: .data, work: "w", input: [], policy: policy)
+        _ = n.start(candidates: [agent], at: .zero)
+        var now = MonotonicTime.zero
+        for _ in 0..<20 {
+            now = now.adding(.seconds(3))
+            _ = n.timeoutFired(at: now)  // the bid timeout passes with no bid
+            now = now.adding(.seconds(1))
+            _ = n.timeoutFired(at: now)  // the retry calls again
+        }
+        #expect(!n.isFinished)
+        guard case .calling(let round, _, _, _) = n.state else {
+            Issue.record("expected a call, got \(n.state)")
+            return
+        }
+        #expect(round > 3)
+        let awarded = n.bidReceived(Bid(task: task, round: round, freeSlots: 1), from: agent, at: now)
+        #expect(awarded.contains { if case .award = $0 { true } else { false } })
+    }
+}

@@ -25,7 +25,9 @@ public struct Negotiation: Sendable {
         public var workTimeout: Duration = .seconds(60)
         /// How long to wait before calling again when nobody bid.
         public var retryDelay: Duration = .milliseconds(100)
-        /// After how many rounds the task fails.
+        /// After how many rounds in which every candidate declined (none can do the work) the task
+        /// fails. Rounds that end in silence do not count: a slow agent is not a failed task, and
+        /// a dead one is dropped by the roster.
         public var maxRounds: UInt32 = 50
 
         public init() {}
@@ -86,6 +88,7 @@ public struct Negotiation: Sendable {
     public var agentLoad: [AgentID: Int] = [:]
     private var candidates: Set<AgentRef> = []
     private var lastAward: UInt64
+    private var declinedRounds: UInt32 = 0
 
     /// Makes a negotiation. `firstAward` lets a resumed coordinator fence awards made before it restarted.
     public init(task: TaskID, role: Role, work: String, input: [UInt8], policy: Policy = Policy(), firstAward: UInt64 = 1) {
@@ -143,7 +146,7 @@ public struct Negotiation: Sendable {
             bid.round == round, waiting.remove(sender) != nil
         else { return [] }
         bids[sender] = bid
-        if waiting.isEmpty { return self.decide(round: round, bids: bids, at: now) }
+        if waiting.isEmpty { return self.decide(round: round, bids: bids, everyoneAnswered: true, at: now) }
         self.state = .calling(round: round, waitingFor: waiting, bids: bids, deadline: deadline)
         return []
     }
@@ -153,7 +156,7 @@ public struct Negotiation: Sendable {
         guard case .calling(let round, var waiting, let bids, let deadline) = self.state,
             declined == round, waiting.remove(sender) != nil
         else { return [] }
-        if waiting.isEmpty { return self.decide(round: round, bids: bids, at: now) }
+        if waiting.isEmpty { return self.decide(round: round, bids: bids, everyoneAnswered: true, at: now) }
         self.state = .calling(round: round, waitingFor: waiting, bids: bids, deadline: deadline)
         return []
     }
@@ -212,7 +215,7 @@ public struct Negotiation: Sendable {
                 self.state = .calling(round: round, waitingFor: waiting, bids: bids, deadline: deadline)
                 return []
             }
-            if waiting.isEmpty { return self.decide(round: round, bids: bids, at: now) }
+            if waiting.isEmpty { return self.decide(round: round, bids: bids, everyoneAnswered: true, at: now) }
             self.state = .calling(round: round, waitingFor: waiting, bids: bids, deadline: deadline)
             return []
         case .awarded(let round, let to, _, let next, _) where to == ref:
@@ -231,7 +234,7 @@ public struct Negotiation: Sendable {
     public mutating func timeoutFired(at now: MonotonicTime) -> [Action] {
         switch self.state {
         case .calling(let round, _, let bids, let deadline) where deadline <= now:
-            return self.decide(round: round, bids: bids, at: now)
+            return self.decide(round: round, bids: bids, everyoneAnswered: false, at: now)
         case .retrying(let round, let at) where at <= now:
             return self.call(round: round + 1, at: now)
         case .awarded(let round, _, _, let next, let deadline) where deadline <= now:
@@ -244,8 +247,8 @@ public struct Negotiation: Sendable {
     }
 
     private mutating func call(round: UInt32, at now: MonotonicTime) -> [Action] {
-        guard round <= self.policy.maxRounds else {
-            let reason = "no \(self.role.rawValue) agent completed \(self.task) in \(self.policy.maxRounds) rounds"
+        guard self.declinedRounds < self.policy.maxRounds else {
+            let reason = "every \(self.role.rawValue) agent declined \(self.task) (\(self.work)) in \(self.policy.maxRounds) rounds"
             self.state = .failed(reason)
             return [.failed(reason: reason)]
         }
@@ -259,9 +262,10 @@ public struct Negotiation: Sendable {
         return self.candidates.sorted().map { .callForProposals(call, to: $0) } + [.scheduleTimeout(at: deadline)]
     }
 
-    private mutating func decide(round: UInt32, bids: [AgentRef: Bid], at now: MonotonicTime) -> [Action] {
+    private mutating func decide(round: UInt32, bids: [AgentRef: Bid], everyoneAnswered: Bool, at now: MonotonicTime) -> [Action] {
         let ranked = AwardRule.rank(bids, for: self.task, load: self.agentLoad)
         guard !ranked.isEmpty else {
+            if everyoneAnswered { self.declinedRounds += 1 }
             let at = now.adding(self.policy.retryDelay)
             self.state = .retrying(round: round, at: at)
             return [.scheduleTimeout(at: at)]
