@@ -28,7 +28,7 @@ struct RegistryTests {
         #expect(try store.datasetVersion(dataset.contentHash) == dataset)
 
         for version in 1...2 {
-            let model = ModelVersion(
+            let model = ModelVersionRecord(
                 model: "churn-mlp", version: version, useCase: "churn-eu", datasetHash: dataset.contentHash, baseModel: "mlp-base",
                 hyperparametersJSON: #"{"lr":0.001}"#, seed: UInt64.max - UInt64(version), metricsJSON: #"{"macro_f1":0.8}"#,
                 created: .seconds(UInt64(3 + version)))

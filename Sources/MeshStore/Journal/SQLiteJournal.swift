@@ -74,14 +74,26 @@ public final class SQLiteJournal: JournalSink {
                 let position = Int64(entry.index)
                 let time = Int64(clamping: record.time.microseconds)
                 FieldsJSON.encode(record.fields, into: &fields)
-                try insert.run(.integer(position), .integer(time), .text(record.kind), .text(record.subject), .utf8(fields), .utf8(digest))
+                insert.reset()
+                insert.bind(1, position)
+                insert.bind(2, time)
+                insert.bind(3, record.kind)
+                insert.bind(4, record.subject)
+                insert.bind(5, utf8: fields)
+                insert.bind(6, utf8: digest)
+                try insert.step()
                 if record.kind == "task.done" || record.kind == "task.failed" {
                     let done = record.kind == "task.done"
                     // A second result for a task and step leaves the first in place and is counted.
-                    try result.run(
-                        .text(record.subject), .text(record.field("work") ?? ""), .text(done ? "done" : "failed"),
-                        done ? record.field("output").map(RawValue.text) ?? .null : .null,
-                        done ? .null : record.field("reason").map(RawValue.text) ?? .null, .integer(time), .integer(position))
+                    result.reset()
+                    result.bind(1, record.subject)
+                    result.bind(2, record.field("work") ?? "")
+                    result.bind(3, done ? "done" : "failed")
+                    result.bind(4, done ? record.field("output") : nil)
+                    result.bind(5, done ? nil : record.field("reason"))
+                    result.bind(6, time)
+                    result.bind(7, position)
+                    try result.step()
                 }
                 expected += 1
             }
@@ -98,9 +110,14 @@ public final class SQLiteJournal: JournalSink {
             let insert = try RawInsert(
                 db, "INSERT INTO physical_journal (wall_at, monotonic_ns, kind, agent, task, detail) VALUES (?, ?, ?, ?, ?, ?)")
             for event in events {
-                try insert.run(
-                    .text(wall), .integer(Int64(clamping: event.monotonicNanoseconds)), .text(event.kind), .text(event.agent),
-                    .text(event.task), .text(event.detail))
+                insert.reset()
+                insert.bind(1, wall)
+                insert.bind(2, Int64(clamping: event.monotonicNanoseconds))
+                insert.bind(3, event.kind)
+                insert.bind(4, event.agent)
+                insert.bind(5, event.task)
+                insert.bind(6, event.detail)
+                try insert.step()
                 switch event.kind {
                 case "joined": try Self.recordJoined(event, at: wall, in: db)
                 case "departed": try Self.recordDeparted(event, at: wall, in: db)

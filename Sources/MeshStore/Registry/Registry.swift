@@ -85,8 +85,9 @@ public struct DatasetVersion: Sendable, Equatable, Codable {
     }
 }
 
-/// A registered model version with its lineage and metrics.
-public struct ModelVersion: Sendable, Equatable, Codable {
+/// A registered model version with its lineage and metrics, as the run database keeps it (the
+/// serving side, MeshServer's `ModelRegistry`, holds the loaded weights).
+public struct ModelVersionRecord: Sendable, Equatable, Codable {
     /// The model's name.
     public var model: String
     /// Its version number, from 1.

@@ -136,7 +136,7 @@ extension RunStore {
 
     /// Registers a model version (and its model on first use); false when that version exists.
     @discardableResult
-    public func registerModelVersion(_ version: ModelVersion) throws(StoreError) -> Bool {
+    public func registerModelVersion(_ version: ModelVersionRecord) throws(StoreError) -> Bool {
         try self.write("cannot register \(version.model) v\(version.version)") { db in
             let created = Int64(clamping: version.created.microseconds)
             try db.execute(
@@ -157,7 +157,7 @@ extension RunStore {
     }
 
     /// The versions of `model`, oldest first.
-    public func modelVersions(_ model: String) throws(StoreError) -> [ModelVersion] {
+    public func modelVersions(_ model: String) throws(StoreError) -> [ModelVersionRecord] {
         try self.read("cannot read versions of \(model)") { db in
             try Row.fetchAll(
                 db,
@@ -167,7 +167,7 @@ extension RunStore {
                     """,
                 arguments: [model]
             ).map { row in
-                ModelVersion(
+                ModelVersionRecord(
                     model: row["model"], version: row["version"], useCase: row["use_case"], datasetHash: row["dataset_hash"],
                     baseModel: row["base_model"], hyperparametersJSON: row["hyperparameters"],
                     seed: UInt64(row["seed"] as String) ?? 0, metricsJSON: row["metrics"], artifactHash: row["artifact_hash"],
