@@ -29,6 +29,12 @@ struct ServeModelCommand: AsyncParsableCommand {
     @Option(help: "The port to bind; 0 picks a free one (printed on the first stdout line).")
     var port: Int = 0
 
+    @Option(help: "The server's NIO event-loop threads (default: one per core).")
+    var eventLoopThreads: Int?
+
+    @Flag(help: "Run each connection's task on its event loop instead of Swift's cooperative pool.")
+    var runOnEventLoops = false
+
     @Option(help: "fp32 or int8: which weights serve when a version has both (default int8).")
     var precision: String?
 
@@ -59,6 +65,7 @@ struct ServeModelCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        BLASKernelRelaunch.relaunchIfNeeded(quiet: true)
         do {
             try await self.serve()
         } catch let error as ValidationError {
@@ -108,10 +115,26 @@ struct ServeModelCommand: AsyncParsableCommand {
 
         let server = InferenceServer(
             registry: registry,
-            configuration: .init(host: self.host, port: self.port),
-            onListening: { url in
+            configuration: .init(
+                host: self.host,
+                port: self.port,
+                runsOnEventLoops: self.runOnEventLoops,
+                eventLoopThreads: self.eventLoopThreads
+            ),
+            onListening: { [name] url in
                 // Unbuffered, so a parent reading the pipe sees it at once.
                 FileHandle.standardOutput.write(Data("LISTENING \(url)\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        ("meshwork serve-model: '\(name)' versions 1-\(last.version), production → \(last.version), "
+                            + "\(last.featureCount) features, \(last.precision.rawValue); try:\n"
+                            + "  curl -s \(url)/v2/models/\(name)\n"
+                            + "  curl -s -X POST \(url)/v2/models/\(name)/infer -d "
+                            + "'{\"inputs\":[{\"name\":\"input\",\"shape\":[1,\(last.featureCount)],"
+                            + "\"datatype\":\"FP32\",\"data\":[…]}]}'\n")
+                            .utf8
+                    )
+                )
             }
         )
         if let seconds = self.loadTest {
@@ -129,16 +152,6 @@ struct ServeModelCommand: AsyncParsableCommand {
             if report.errors > 0 { throw ExitCode(1) }
             return
         }
-        FileHandle.standardError.write(
-            Data(
-                ("meshwork serve-model: '\(self.name)' versions 1-\(last.version), production → \(last.version), "
-                    + "\(last.featureCount) features, \(last.precision.rawValue); try:\n"
-                    + "  curl -s http://\(self.host):PORT/v2/models/\(self.name)\n"
-                    + "  curl -s -X POST http://\(self.host):PORT/v2/models/\(self.name)/infer -d "
-                    + "'{\"inputs\":[{\"name\":\"input\",\"shape\":[1,\(last.featureCount)],\"datatype\":\"FP32\",\"data\":[…]}]}'\n")
-                    .utf8
-            )
-        )
         try await server.runUntilSignalled()
     }
 

@@ -74,6 +74,31 @@ import Testing
         await #expect(throws: (any Error).self) { _ = try await HTTPClientConnection.connect(port: port) }
     }
 
+    @Test(arguments: [(false, nil), (false, 1), (true, nil), (true, 1)] as [(Bool, Int?)])
+    func threadingModesServeTheSameAnswers(runsOnEventLoops: Bool, eventLoopThreads: Int?) async throws {
+        let registry = ModelRegistry()
+        try registry.deploy(try Fixtures.versions().0, alias: "production")
+        let configuration = InferenceServer.Configuration(
+            inlineRowLimit: 4,
+            runsOnEventLoops: runsOnEventLoops,
+            eventLoopThreads: eventLoopThreads
+        )
+        try await withServer(registry, configuration: configuration) { _, client in
+            for rows in [1, 40] {
+                let raw = Fixtures.rawRows(rows)
+                let response = try await client.request(
+                    "POST",
+                    "/v2/models/digits/infer",
+                    body: Fixtures.inferBody(raw, rows: rows)
+                )
+                #expect(response.status == 200)
+                let logits = try #require(outputData(try json(response), "logits"))
+                let expected = Fixtures.expectedLogits(raw, rows: rows, model: Fixtures.modelA)
+                #expect(zip(logits, expected).allSatisfy { abs($0 - Double($1)) <= 1e-5 })
+            }
+        }
+    }
+
     @Test func loadTestReportsWithoutErrors() async throws {
         let registry = ModelRegistry()
         try registry.deploy(try Fixtures.versions().0, alias: "production")

@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 
 /// Writing JSON straight into a `ByteBuffer`: the inference responses and the small metadata
 /// documents. Numbers use Swift's shortest round-trip formatting, which is valid JSON for every

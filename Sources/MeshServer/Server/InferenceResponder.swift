@@ -5,16 +5,17 @@ import Synchronization
 
 /// Routes the Open Inference Protocol's paths to the registry's models and answers each request;
 /// every refusal is a JSON error with its status, and nothing a client sends stops the server.
-struct InferenceResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
-
+///
+/// Called by HummingbirdCore's HTTP/1.1 channel directly (no `Application`, router or request
+/// context): per request that saves a logger copy with a request id, a task-local and a context.
+struct InferenceResponder: Sendable {
     let registry: ModelRegistry
     let configuration: InferenceServer.Configuration
     let executor: ComputeExecutor
     /// Inference requests being answered now.
     let inFlight: InFlightCounter
 
-    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+    func respond(to request: Request) async -> Response {
         let route: Route
         do throws(InferenceError) {
             route = try Route(path: request.uri.path)

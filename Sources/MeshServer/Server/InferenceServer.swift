@@ -1,4 +1,5 @@
-public import Hummingbird
+import HummingbirdCore
+import NIOPosix
 public import Logging
 public import MeshCompute
 public import NIOCore
@@ -36,6 +37,13 @@ public final class InferenceServer: Service, Sendable {
         public var inlineRowLimit: Int
         /// The listen backlog.
         public var backlog: Int
+        /// Runs each connection's task on its socket's event loop (a task-executor preference)
+        /// instead of Swift's cooperative pool; docs/INFERENCE.md compares the two.
+        public var runsOnEventLoops: Bool
+        /// When set (and no group is passed to the server), the server runs its own event-loop
+        /// group of this many threads and shuts it down when it stops; otherwise NIO's singleton
+        /// group (one thread per core).
+        public var eventLoopThreads: Int?
 
         /// A configuration; the defaults are documented in docs/INFERENCE.md.
         public init(
@@ -44,8 +52,12 @@ public final class InferenceServer: Service, Sendable {
             maximumBatchRows: Int = 4096,
             maximumBodyBytes: Int = 16 << 20,
             inlineRowLimit: Int = 32,
-            backlog: Int = 1024
+            backlog: Int = 1024,
+            runsOnEventLoops: Bool = false,
+            eventLoopThreads: Int? = nil
         ) {
+            self.runsOnEventLoops = runsOnEventLoops
+            self.eventLoopThreads = eventLoopThreads.map { max(1, $0) }
             self.host = host
             self.port = port
             self.maximumBatchRows = maximumBatchRows
@@ -66,6 +78,7 @@ public final class InferenceServer: Service, Sendable {
     private let ownsExecutor: Bool
     private let onListening: (@Sendable (_ url: String) -> Void)?
     private let eventLoopGroup: (any EventLoopGroup)?
+    private let ownedEventLoopGroup: MultiThreadedEventLoopGroup?
 
     private struct State {
         var port: Int?
@@ -98,7 +111,9 @@ public final class InferenceServer: Service, Sendable {
         self.configuration = configuration
         self.executor = executor ?? ComputeExecutor(name: "meshwork.inference")
         self.ownsExecutor = executor == nil
-        self.eventLoopGroup = eventLoopGroup
+        self.ownedEventLoopGroup =
+            eventLoopGroup == nil ? configuration.eventLoopThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } : nil
+        self.eventLoopGroup = eventLoopGroup ?? self.ownedEventLoopGroup
         self.logger =
             logger
             ?? {
@@ -127,9 +142,9 @@ public final class InferenceServer: Service, Sendable {
     @discardableResult
     public func start() async throws -> Int {
         let bound = BoundSignal()
-        let application = self.makeApplication(onBound: { bound.succeed($0) })
+        let service = try self.makeServer(onBound: { bound.succeed($0) })
         let group = ServiceGroup(
-            configuration: .init(services: [application], gracefulShutdownSignals: [], logger: self.logger)
+            configuration: .init(services: [service], gracefulShutdownSignals: [], logger: self.logger)
         )
         let runner = Task {
             do {
@@ -165,18 +180,24 @@ public final class InferenceServer: Service, Sendable {
         if let group { await group.triggerGracefulShutdown() }
         _ = try? await runner?.value
         self.state.withLock { $0.port = nil }
+        self.shutDownOwnedResources()
+    }
+
+    private func shutDownOwnedResources() {
         if self.ownsExecutor { self.executor.shutdown() }
+        if let group = self.ownedEventLoopGroup { group.shutdownGracefully { _ in } }
     }
 
     /// Serves until the surrounding `ServiceGroup` shuts down gracefully (or the task is
     /// cancelled); for running the server beside an agent in one process.
     public func run() async throws {
-        let application = self.makeApplication(onBound: { [self] port in
+        let service = try self.makeServer(onBound: { [self] port in
             self.state.withLock { $0.port = port }
             self.onListening?(self.url!)
         })
-        try await application.run()
+        try await service.run()
         self.state.withLock { $0.port = nil }
+        self.shutDownOwnedResources()
     }
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully; for a process whose only job is
@@ -186,28 +207,32 @@ public final class InferenceServer: Service, Sendable {
             configuration: .init(services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: self.logger)
         )
         try await group.run()
-        if self.ownsExecutor { self.executor.shutdown() }
     }
 
-    private func makeApplication(
-        onBound: @escaping @Sendable (Int) -> Void
-    ) -> Application<InferenceResponder> {
+    private func makeServer(onBound: @escaping @Sendable (Int) -> Void) throws -> any Service {
         let responder = InferenceResponder(
             registry: self.registry,
             configuration: self.configuration,
             executor: self.executor,
             inFlight: self.inFlight
         )
-        return Application(
-            responder: responder,
-            configuration: ApplicationConfiguration(
+        let builder: HTTPServerBuilder =
+            self.configuration.runsOnEventLoops
+            ? HTTPServerBuilder { responder in EventLoopPinnedHTTP1Channel(inner: HTTP1Channel(responder: responder)) }
+            : .http1()
+        return try builder.buildServer(
+            configuration: ServerConfiguration(
                 address: .hostname(self.configuration.host, port: self.configuration.port),
                 serverName: "meshwork",
                 backlog: self.configuration.backlog
             ),
-            onServerRunning: { channel in onBound(channel.localAddress?.port ?? 0) },
-            eventLoopGroupProvider: self.eventLoopGroup.map { .shared($0) } ?? .singleton,
-            logger: self.logger
+            eventLoopGroup: self.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton,
+            logger: self.logger,
+            responder: { request, writer, _ in
+                let response = await responder.respond(to: request)
+                try await writer.write(response: response.head, body: response.body)
+            },
+            onServerRunning: { channel in onBound(channel.localAddress?.port ?? 0) }
         )
     }
 }
