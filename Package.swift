@@ -143,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshworkTests",
-            dependencies: ["MeshCore", "MeshRuntime"],
+            dependencies: ["MeshCore", "MeshRuntime", "MeshStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore", "MeshTesting"], swiftSettings: swiftSettings),

@@ -46,7 +46,7 @@ struct BadInputTests {
         for open in [{ _ = try RunStore.openReadOnly(at: path) }, { _ = try RunStore.open(at: path) }] {
             let error = storeError(open)
             #expect(error?.code == .newerSchema)
-            #expect(error?.description.contains("mesh.sqlite: schema version 99 is newer than this meshwork understands (1)") == true, "\(String(describing: error))")
+            #expect(error?.description.contains("mesh.sqlite: schema version 99 is newer than this meshwork understands (\(RunStore.schemaVersion))") == true, "\(String(describing: error))")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/mesh.sqlite")) == before, "the file was not touched")
     }

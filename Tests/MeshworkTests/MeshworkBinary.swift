@@ -1,4 +1,5 @@
 import Foundation
+import MeshStore
 import Synchronization
 import Testing
 
@@ -82,24 +83,36 @@ struct MeshworkBinary {
         return path
     }
 
-    /// The pids of the processes a run's physical journal says joined.
+    /// The pids of the processes a run's physical journal says joined (empty before the database exists).
     static func joinedPIDs(runDirectory: String) -> [Int32] {
-        guard let text = try? String(contentsOfFile: runDirectory + "/physical.jsonl", encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line -> Int32? in
-            guard line.contains("\"kind\":\"joined\""), let range = line.range(of: "pid=") else { return nil }
-            return Int32(line[range.upperBound...].prefix { $0.isNumber })
-        }
+        self.pids(runDirectory: runDirectory, kinds: ["joined"])
     }
 
     /// Every pid the physical journal names: agents that joined and coordinators that started.
     static func startedPIDs(runDirectory: String) -> [Int32] {
-        guard let text = try? String(contentsOfFile: runDirectory + "/physical.jsonl", encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line -> Int32? in
-            guard line.contains("\"kind\":\"joined\"") || line.contains("\"kind\":\"coordinator-started\""),
-                let range = line.range(of: "pid=")
-            else { return nil }
-            return Int32(line[range.upperBound...].prefix { $0.isNumber })
+        self.pids(runDirectory: runDirectory, kinds: ["joined", "coordinator-started"])
+    }
+
+    static func pids(runDirectory: String, kinds: [String]) -> [Int32] {
+        guard FileManager.default.fileExists(atPath: runDirectory + "/mesh.sqlite"),
+            let store = try? RunStore.openReadOnly(at: runDirectory)
+        else { return [] }
+        defer { try? store.close() }
+        return kinds.flatMap { kind in
+            ((try? store.physicalEvents(kind: kind)) ?? []).compactMap { event -> Int32? in
+                guard let range = event.detail.range(of: "pid=") else { return nil }
+                return Int32(event.detail[range.upperBound...].prefix { $0.isNumber })
+            }
         }
+    }
+
+    /// How many logical records the run has journaled so far (0 before the database exists).
+    static func journaledRecords(runDirectory: String) -> UInt64 {
+        guard FileManager.default.fileExists(atPath: runDirectory + "/mesh.sqlite"),
+            let store = try? RunStore.openReadOnly(at: runDirectory)
+        else { return 0 }
+        defer { try? store.close() }
+        return (try? store.journalHead().count) ?? 0
     }
 
     /// Whether `pid` is a live process (not a zombie).

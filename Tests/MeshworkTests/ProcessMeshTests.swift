@@ -1,5 +1,6 @@
 import Foundation
 import MeshCore
+import MeshStore
 import Testing
 
 /// Layer 4: the mesh as a user runs it, through the built binary.
@@ -34,7 +35,7 @@ struct ProcessMeshTests {
         #expect((json["processes"] as? Int ?? 0) >= 8)
         #expect(json["digest"] as? String == Self.referenceDigest(tokens: 300))
         let runDirectory = directory + "/" + (json["run_dir"] as? String ?? "")
-        #expect(FileManager.default.fileExists(atPath: runDirectory + "/journal.jsonl"))
+        #expect(FileManager.default.fileExists(atPath: runDirectory + "/mesh.sqlite"))
         #expect(FileManager.default.fileExists(atPath: runDirectory + "/summary.json"))
         for pid in MeshworkBinary.joinedPIDs(runDirectory: runDirectory) {
             #expect(!MeshworkBinary.isAlive(pid), "agent process \(pid) outlived the run")
@@ -82,8 +83,9 @@ struct ProcessMeshTests {
         #expect(json["applied_twice"] as? Int == 0)
         #expect(json["restarts"] as? Int == 2)
         #expect(json["digest"] as? String == Self.referenceDigest(tokens: 2_000))
-        let physical = try String(contentsOfFile: directory + "/" + (json["run_dir"] as? String ?? "") + "/physical.jsonl", encoding: .utf8)
-        #expect(physical.components(separatedBy: "resume=true").count - 1 == 2)
+        let store = try RunStore.openReadOnly(at: directory + "/" + (json["run_dir"] as? String ?? ""))
+        defer { try? store.close() }
+        #expect(try store.physicalEvents(kind: "coordinator-started").filter { $0.detail.contains("resume=true") }.count == 2)
     }
 
     @Test func upResumeFinishesARunWhoseWholeMeshWasKilled() async throws {
@@ -95,10 +97,7 @@ struct ProcessMeshTests {
             // Once a few thousand records are journaled, SIGKILL the supervisor and every process it started.
             for _ in 0..<1_200 {
                 let runs = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/runs")) ?? []
-                if let run = runs.first,
-                    let size = try? FileManager.default.attributesOfItem(atPath: directory + "/runs/" + run + "/journal.jsonl")[.size] as? Int,
-                    size > 600_000
-                { break }
+                if let run = runs.first, MeshworkBinary.journaledRecords(runDirectory: directory + "/runs/" + run) > 4_000 { break }
                 try? await Task.sleep(for: .milliseconds(25))
             }
             kill(pid, SIGKILL)

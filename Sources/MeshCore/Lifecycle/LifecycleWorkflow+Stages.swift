@@ -36,7 +36,7 @@ extension LifecycleWorkflow {
                 .record(kind: "data.discovery", subject: id, fields: [
                     .init("accepted", report.accepted.joined(separator: ",")),
                     .init("rejected", self.cases[index].rejected.map { "\($0.source):\($0.rule)" }.joined(separator: ",")),
-                ]),
+                ] + self.cases[index].rejected.map { .init("rejection", "\($0.source)|\($0.rule)|\($0.detail)") }),
                 self.schedule(
                     index, .feasibility, role: .useCase, work: LifecycleWork.feasibility, input: CanonicalJSON.encode(request),
                     duration: Self.minutes(10), at: at),
@@ -55,9 +55,10 @@ extension LifecycleWorkflow {
 
         case .gate(let gate):
             let decision = try CanonicalJSON.decode(GateDecision.self, from: output, what: "gate decision")
+            let target = gate == .modelAcceptance ? (self.cases[index].record?.label ?? id) : id
             let record = WorkflowStep.record(kind: "gate.decision", subject: id, fields: [
-                .init("gate", gate.rawValue), .init("approved", String(decision.approved)), .init("who", decision.who),
-                .init("reason", decision.reason),
+                .init("gate", gate.rawValue), .init("target", target), .init("approved", String(decision.approved)),
+                .init("who", decision.who), .init("reason", decision.reason),
             ])
             switch (gate, decision.approved) {
             case (.useCaseApproval, true), (.infeasible, true):

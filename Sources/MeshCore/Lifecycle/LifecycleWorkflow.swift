@@ -77,6 +77,18 @@ public struct LifecycleWorkflow: Workflow {
                 .init("seed", String(self.seed)), .init("use_cases", self.spec.useCases.map(\.id).joined(separator: ",")),
             ])
         ]
+        for source in self.spec.catalog {
+            let location: String
+            switch source.kind {
+            case .csv(let path): location = path
+            case .synthetic: location = "generator"
+            case .stream: location = "stream"
+            }
+            steps.append(.record(kind: "catalog.source", subject: source.id, fields: [
+                .init("kind", source.kind.name), .init("location", location), .init("licence", source.licence),
+                .init("region", source.region), .init("pii", String(source.pii)),
+            ]))
+        }
         for index in self.cases.indices {
             steps.append(self.schedule(
                 index, .intake, role: .useCase, work: LifecycleWork.intake, input: CanonicalJSON.encode(self.cases[index].spec),

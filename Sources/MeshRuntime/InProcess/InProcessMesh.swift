@@ -3,6 +3,7 @@ import Foundation
 public import Logging
 import MeshAgents
 public import MeshCore
+import MeshStore
 import MeshZeroMQ
 import Synchronization
 
@@ -24,8 +25,12 @@ public enum InProcessMesh {
         } catch {
             throw RuntimeError(.transport, "cannot start the in-process mesh: \(error)")
         }
-        let journal = try FileJournal(run: run)
-        defer { journal.close() }
+        let store = try RunStore.openForCoordinator(run: run, scenario: scenario, resume: false)
+        defer { try? store.close() }
+        let journal = SQLiteJournal(store)
+        try journal.appendPhysical([PhysicalEvent(
+            kind: "coordinator-started", agent: "coordinator",
+            detail: "pid=\(ProcessEnvironment.pid) host=\(ProcessEnvironment.hostName) resume=false", at: .zero)])
         let consumer = Consumer(
             scenario: scenario, context: context, endpoint: forwarder.endpoint, journal: journal, runID: run.id,
             showProgress: showProgress, logger: logger)
@@ -39,10 +44,10 @@ public enum InProcessMesh {
         }
         await forwarder.stop()
         await context.terminate()
-        let journalFile = try JournalFile.read(path: run.journalPath)
+        try store.finish(digest: outcome.report.digest)
         let wall = ContinuousClock.now - start
         return try RunSummary.make(
-            scenario: scenario, report: outcome.report, journal: journalFile, restarts: 0,
+            scenario: scenario, report: outcome.report, store: store, restarts: 0,
             wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) * 1e-18,
             workflowSeconds: outcome.workflowSeconds, run: run, mode: "in-process")
     }
@@ -56,7 +61,7 @@ public enum InProcessMesh {
         let scenario: Scenario
         let context: ZeroMQContext
         let endpoint: MeshEndpoint
-        let journal: FileJournal
+        let journal: SQLiteJournal
         let runID: String
         let showProgress: Bool
         let logger: Logger

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import MeshAgents
 public import MeshCore
+import MeshStore
 import MeshZeroMQ
 import ServiceLifecycle
 import UnixSignals
@@ -33,10 +34,11 @@ public enum CoordinatorProcess {
         } catch {
             throw RuntimeError(.transport, "cannot bind the mesh at \(bind): \(error)")
         }
-        let journal = try FileJournal(run: run, resuming: resume)
-        defer { journal.close() }
-        let recorded = resume ? try JournalFile.read(path: run.journalPath).entries : []
-        let awards = resume ? JournalFile.highestAwards(physicalPath: run.physicalPath) : [:]
+        let store = try RunStore.openForCoordinator(run: run, scenario: scenario, resume: resume)
+        defer { try? store.close() }
+        let journal = SQLiteJournal(store)
+        let recorded = resume ? try store.readJournal().entries : []
+        let awards = resume ? try store.highestAwards() : [:]
         try journal.appendPhysical([PhysicalEvent(
             kind: "coordinator-started", agent: "coordinator", detail: "pid=\(ProcessEnvironment.pid) host=\(ProcessEnvironment.hostName) resume=\(resume)",
             at: .zero)])
@@ -45,6 +47,7 @@ public enum CoordinatorProcess {
             scenario: scenario, transport: transport, journal: journal, runID: run.id, recorded: recorded,
             awards: awards, logger: logger)
         let report = try await scenario.withWorkflow(consumer)
+        try store.finish(digest: report.digest)
         // The report first: the forwarder's linger can take seconds, and a supervisor that has the
         // report knows the run is over even if this process dies while lingering.
         ProcessEnvironment.emitLine("REPORT " + (try ReportCodec.encode(report)))
@@ -55,7 +58,7 @@ public enum CoordinatorProcess {
     private struct Consumer: WorkflowConsumer {
         let scenario: Scenario
         let transport: ZeroMQTransport
-        let journal: FileJournal
+        let journal: SQLiteJournal
         let runID: String
         let recorded: [JournalEntry]
         let awards: [TaskID: UInt64]

@@ -8,10 +8,8 @@ public struct RunDirectory: Sendable {
     /// The directory's path.
     public let path: String
 
-    /// The logical journal, one JSON object per line (docs/ARCHITECTURE.md, "Journals").
-    public var journalPath: String { self.path + "/journal.jsonl" }
-    /// The physical journal, one JSON object per line.
-    public var physicalPath: String { self.path + "/physical.jsonl" }
+    /// The run database: journals, registries, metrics (docs/STORE.md).
+    public var databasePath: String { self.path + "/mesh.sqlite" }
     /// The summary the CLI printed.
     public var summaryPath: String { self.path + "/summary.json" }
     /// The copy of the scenario the run was started with.

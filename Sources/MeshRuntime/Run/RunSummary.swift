@@ -1,4 +1,5 @@
 import Foundation
+public import MeshStore
 public import MeshAgents
 public import MeshCore
 
@@ -65,22 +66,30 @@ public struct RunSummary: Sendable, Codable, Equatable {
         case useCases = "use_cases"
     }
 
-    /// Builds the summary from the coordinator's report, checked against the journal on disk:
-    /// the digest is recomputed from the file and `lost`/`applied_twice` are counted there.
+    /// Builds the summary from the coordinator's report, checked against the run database: the
+    /// digest is recomputed from the stored records and `lost`/`applied_twice` are counted there.
     public static func make(
         scenario: Scenario,
         report: RunReport,
-        journal: JournalFile,
+        store: RunStore,
         restarts: Int,
         wallSeconds: Double,
         workflowSeconds: Double,
         run: RunDirectory,
         mode: String
     ) throws(RuntimeError) -> RunSummary {
+        let journal: StoredJournal
+        let processes: Set<String>
+        do {
+            journal = try store.readJournal()
+            processes = try store.processes()
+        } catch {
+            throw RuntimeError(.journal, "\(error)")
+        }
         guard journal.recomputed.text == report.digest else {
             throw RuntimeError(
                 .journal,
-                "\(run.journalPath): the journal's digest \(journal.recomputed.text) differs from the coordinator's \(report.digest)")
+                "\(run.databasePath): the journal's digest \(journal.recomputed.text) differs from the coordinator's \(report.digest)")
         }
         let counts = journal.taskCounts
         return RunSummary(
@@ -91,7 +100,7 @@ public struct RunSummary: Sendable, Codable, Equatable {
             expectedHandoffs: report.audit.expectedTasks,
             lost: max(0, report.audit.expectedTasks - counts.distinct),
             appliedTwice: counts.duplicates,
-            processes: max(report.processes.count, JournalFile.processes(physicalPath: run.physicalPath).count),
+            processes: max(report.processes.count, processes.count),
             restarts: restarts,
             wallSeconds: (wallSeconds * 1000).rounded() / 1000,
             runDir: run.path,

@@ -3,6 +3,7 @@ import Foundation
 public import Logging
 public import MeshAgents
 public import MeshCore
+import MeshStore
 import Subprocess
 import SystemPackage
 import UnixSignals
@@ -101,10 +102,11 @@ public actor Supervisor {
         }
         if let failure = self.failure { throw failure }
         guard let report = self.report else { throw RuntimeError(.process, "the coordinator ended without a report") }
-        let journal = try JournalFile.read(path: self.run.journalPath)
+        let store = try RunStore.openReadOnly(run: self.run)
+        defer { try? store.close() }
         let workflowSeconds = self.seconds(from: self.workflowStarted, to: self.workflowEnded)
         return try RunSummary.make(
-            scenario: self.scenario, report: report, journal: journal, restarts: self.restarts,
+            scenario: self.scenario, report: report, store: store, restarts: self.restarts,
             wallSeconds: self.seconds(from: start, to: ContinuousClock.now), workflowSeconds: workflowSeconds,
             run: self.run, mode: "processes")
     }

@@ -44,6 +44,13 @@ struct RawInsert {
         }
     }
 
+    /// Binds bytes as a BLOB (an empty one is a zero-length BLOB, not NULL).
+    func bind(_ index: Int32, bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            _ = sqlite3_bind_blob(self.handle, index, buffer.baseAddress ?? UnsafePointer(bitPattern: 1), Int32(buffer.count), Self.transient)
+        }
+    }
+
     /// Binds `text`, or NULL when it is nil.
     func bind(_ index: Int32, _ text: String?) {
         if let text { self.bind(index, text) } else { sqlite3_bind_null(self.handle, index) }

@@ -7,7 +7,7 @@ import GRDB
 /// Migrations are append-only: a released one is never edited; a change is a new migration.
 enum Schema {
     /// The version this build writes and understands.
-    static let version = 1
+    static let version = 2
     /// `PRAGMA application_id` of a Meshwork run database ("MESH"), so `file(1)`-like checks and
     /// our own open can tell it from any other SQLite file.
     static let applicationID: Int32 = 0x4D45_5348
@@ -18,6 +18,17 @@ enum Schema {
             try db.execute(sql: version1)
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.execute(sql: "PRAGMA user_version = 1")
+        }
+        // v2: the output of every committed task, so a restarted coordinator (and `meshwork
+        // replay`) can feed it back to the workflow; the journal holds only its SHA-256.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE task_outputs (
+                    journal_position INTEGER PRIMARY KEY NOT NULL,
+                    output BLOB NOT NULL
+                );
+                PRAGMA user_version = 2;
+                """)
         }
         return migrator
     }

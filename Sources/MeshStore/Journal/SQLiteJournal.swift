@@ -52,6 +52,7 @@ public final class SQLiteJournal: JournalSink {
                 INSERT INTO task_results (task, step, status, output_sha256, reason, time_us, journal_position)
                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task, step) DO UPDATE SET duplicates = duplicates + 1
                 """)
+            let output = try RawInsert(db, "INSERT INTO task_outputs (journal_position, output) VALUES (?, ?)")
             var fields: [UInt8] = []
             var digest: [UInt8] = []
             for entry in entries {
@@ -94,6 +95,13 @@ public final class SQLiteJournal: JournalSink {
                     result.bind(6, time)
                     result.bind(7, position)
                     try result.step()
+                }
+                try RegistryProjection.apply(record, in: db)
+                if let payload = entry.payload {
+                    output.reset()
+                    output.bind(1, position)
+                    output.bind(2, bytes: payload)
+                    try output.step()
                 }
                 expected += 1
             }

@@ -1,3 +1,4 @@
+import Foundation
 public import MeshCore
 import GRDB
 
@@ -36,7 +37,11 @@ extension RunStore {
         return try self.read("cannot read the logical journal") { db in
             var journal = StoredJournal(entries: [], recomputed: JournalDigest(), recorded: nil)
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT position, time_us, kind, subject, fields, digest FROM logical_journal ORDER BY position")
+                db,
+                sql: """
+                    SELECT position, time_us, kind, subject, fields, digest, output FROM logical_journal
+                    LEFT JOIN task_outputs ON task_outputs.journal_position = logical_journal.position ORDER BY position
+                    """)
             while let row = try rows.next() {
                 let position: Int64 = row[0]
                 let expected = journal.recomputed.count
@@ -58,10 +63,55 @@ extension RunStore {
                         .digestMismatch, path: path,
                         "logical_journal position \(position): stored digest \(stored) differs from the recomputed \(Hex.encode(digest)) (the journal was altered)")
                 }
-                journal.entries.append(JournalEntry(index: UInt64(position), record: record, digest: digest))
+                let output: [UInt8]? = (row[6] as Data?).map { Array($0) }
+                journal.entries.append(JournalEntry(index: UInt64(position), record: record, digest: digest, payload: output))
                 journal.recorded = "sha256:" + stored
             }
             return journal
+        }
+    }
+
+    /// The highest award number each task was given, from the physical journal's `award` events
+    /// (detail `award=N`): a resumed coordinator fences its re-awards above them.
+    public func highestAwards() throws(StoreError) -> [TaskID: UInt64] {
+        try self.read("cannot read the awards") { db in
+            var awards: [TaskID: UInt64] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT task, detail FROM physical_journal WHERE kind = 'award'")
+            while let row = try rows.next() {
+                let taskText: String = row[0]
+                let detail: String = row[1]
+                guard let task = TaskID(taskText), let range = detail.range(of: "award="),
+                    let award = UInt64(detail[range.upperBound...].prefix { $0.isNumber })
+                else { continue }
+                awards[task] = max(awards[task] ?? 0, award)
+            }
+            return awards
+        }
+    }
+
+    /// The physical events of `kind`, oldest first, as (agent, task, detail).
+    public func physicalEvents(kind: String) throws(StoreError) -> [(agent: String, task: String, detail: String)] {
+        try self.read("cannot read the physical journal") { db in
+            try Row.fetchAll(db, sql: "SELECT agent, task, detail FROM physical_journal WHERE kind = ? ORDER BY id", arguments: [kind])
+                .map { (agent: $0[0], task: $0[1], detail: $0[2]) }
+        }
+    }
+
+    /// The distinct OS processes (`host/pid`) that took part: every agent incarnation that
+    /// joined and every coordinator that started.
+    public func processes() throws(StoreError) -> Set<String> {
+        try self.read("cannot read the processes") { db in
+            var processes = Set<String>()
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT detail FROM physical_journal WHERE kind IN ('joined', 'coordinator-started')")
+            while let row = try rows.next() {
+                let detail: String = row[0]
+                guard let pid = detail.range(of: "pid="), let host = detail.range(of: "host=") else { continue }
+                let pidText = detail[pid.upperBound...].prefix { $0.isNumber }
+                let hostText = detail[host.upperBound...].prefix { $0 != " " }
+                processes.insert("\(hostText)/\(pidText)")
+            }
+            return processes
         }
     }
 
