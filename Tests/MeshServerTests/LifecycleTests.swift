@@ -110,7 +110,7 @@ import Testing
                 path: "/v2/models/digits/infer",
                 body: Fixtures.inferBody(Fixtures.rawRows(1), rows: 1),
                 connections: 4,
-                duration: .milliseconds(300),
+                duration: .milliseconds(500),
                 warmUp: .milliseconds(100)
             )
         )
@@ -127,7 +127,7 @@ import Testing
         let port = try await server.start()
         let report = try await LoadTest.run(
             .init(port: port, path: "/v2/models/none/infer", body: Array("{}".utf8), connections: 2,
-                  duration: .milliseconds(100), warmUp: .zero)
+                  duration: .seconds(1), warmUp: .zero)
         )
         await server.stop()
         return report

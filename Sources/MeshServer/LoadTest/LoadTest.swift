@@ -31,7 +31,8 @@ public enum LoadTest {
         public var connections: Int
         /// How long to measure, after the warm-up.
         public var duration: Duration
-        /// How long to run before measuring.
+        /// How long to run before measuring; it starts before the connections are opened, so it
+        /// also covers connecting.
         public var warmUp: Duration
         /// The client's event-loop threads.
         public var threads: Int
