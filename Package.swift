@@ -159,7 +159,7 @@ let package = Package(
         // The ML lifecycle end to end over the in-memory mesh, with the real agents' workers.
         .testTarget(
             name: "LifecycleTests",
-            dependencies: ["MeshCore", "MeshCompute", "MeshAgents", "MeshTesting", "MeshRuntime"],
+            dependencies: ["MeshCore", "MeshCompute", "MeshAgents", "MeshTesting", "MeshRuntime", "MeshServer"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
