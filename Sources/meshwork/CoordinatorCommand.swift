@@ -25,6 +25,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Go on from the run directory's journal (a restarted coordinator).")
     var resume = false
 
+    @Flag(name: .long, help: "After the workflow finishes, report and keep the mesh up until SIGTERM (meshwork up --hold).")
+    var hold = false
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -34,7 +37,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let run = try self.runDir.map { path throws(RuntimeError) in try RunDirectory(existing: path) }
                 ?? RunDirectory.create(root: "runs", scenario: scenario, scenarioPath: self.scenario)
             _ = try await CoordinatorProcess.run(
-                scenario: scenario, bind: self.bind, run: run, resume: self.resume, logger: logger)
+                scenario: scenario, bind: self.bind, run: run, resume: self.resume, hold: self.hold, logger: logger)
         }
     }
 }

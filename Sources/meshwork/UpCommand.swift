@@ -31,6 +31,9 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The mesh's address (default: a fresh ipc:// path under /tmp).")
     var endpoint: String?
 
+    @Flag(name: .long, help: "After the workflow finishes, keep the mesh up (the inference API answers) until Ctrl-C.")
+    var hold = false
+
     @Flag(name: .long, help: "No progress lines.")
     var quiet = false
 
@@ -57,10 +60,17 @@ struct UpCommand: AsyncParsableCommand {
             var options = Supervisor.Options()
             options.showProgress = !self.quiet
             options.resume = self.resume != nil
+            let json = self.json
+            if self.hold {
+                options.hold = { summary, services in
+                    try? finish(with: summary, run: run, json: json)
+                    Self.printServices(services, summary: summary)
+                }
+            }
             let supervisor = Supervisor(
                 scenario: scenario, scenarioPath: scenarioPath, run: run, endpoint: endpoint, options: options, logger: logger)
             let summary = try await supervisor.run()
-            try finish(with: summary, run: run, json: self.json)
+            if !self.hold { try finish(with: summary, run: run, json: self.json) }
         }
     }
 
@@ -79,5 +89,24 @@ struct UpCommand: AsyncParsableCommand {
         guard endpoint.hasPrefix("ipc://") else { return }
         let directory = (String(endpoint.dropFirst(6)) as NSString).deletingLastPathComponent
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Prints where the agents' services answer (on stderr: stdout ends with the summary).
+    static func printServices(_ services: [String: String], summary: RunSummary) {
+        let models = Set(summary.useCases.compactMap { $0.production?.split(separator: "@").first.map(String.init) })
+        var lines = ["the mesh is up; Ctrl-C stops it"]
+        for key in services.keys.sorted() {
+            let url = services[key]!
+            lines.append("  \(key): \(url)")
+            if key.hasSuffix(".inference") {
+                lines.append("    curl \(url)/v2/health/ready")
+                for model in models.sorted() {
+                    lines.append("    curl \(url)/v2/models/\(model)")
+                    lines.append("    curl -X POST \(url)/v2/models/\(model)/infer -H 'Content-Type: application/json' \\")
+                    lines.append("      -d '{\"inputs\":[{\"name\":\"input\",\"shape\":[1,64],\"datatype\":\"FP32\",\"data\":[...64 values...]}]}'")
+                }
+            }
+        }
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 }

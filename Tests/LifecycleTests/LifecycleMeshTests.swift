@@ -99,7 +99,7 @@ struct LifecycleMeshTests {
     /// Serving and monitoring over the mesh, against a local run of the same workflow: one
     /// pipeline worker (its HTTP server) serves both, the monitoring worker calls it.
     @Test func servingMonitoringAndRetrainingMatchALocalRun() async throws {
-        var spec = try Self.spec("digits")
+        var spec = try Self.spec("digits", human: HumanPolicy(neverAnswer: ["promotion"], timeoutMinutes: 60))
         spec.serving = ServingSettings(loadMilliseconds: 200)
         spec.monitoring = MonitoringSettings(
             hours: 6, windowRows: 40, drift: .init(atHour: 2), alerts: [AlertRule(name: "DataDrift", condition: .drift)],
@@ -121,7 +121,7 @@ struct LifecycleMeshTests {
         #expect(outcome.production == "digits-classifier@v2" && outcome.retrains == 1 && outcome.promotions == 2)
         let kinds = journal.entries.map(\.record.kind)
         for kind in ["model.optimized", "pipeline.deployed", "pipeline.tested", "pipeline.promoted", "monitoring.started",
-                     "monitoring.window", "alert.firing", "retrain.requested", "model.retrained"] {
+                     "monitoring.window", "alert.firing", "retrain.requested", "model.retrained", "gate.escalated"] {
             #expect(kinds.contains(kind), "no \(kind) record")
         }
         let tested = try #require(journal.entries.first { $0.record.kind == "pipeline.tested" })

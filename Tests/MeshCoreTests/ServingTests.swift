@@ -136,4 +136,26 @@ struct ServingTests {
         #expect(!decide(false).approved && decide(false).reason.contains("edge cases"))
         #expect(!decide(true, reject: 1).approved)
     }
+
+    @Test func aGateNobodyAnswersEscalatesAtItsTimeoutAndFollowsTheEvidence() throws {
+        let policy = HumanPolicy(who: "alice", neverAnswer: ["promotion"], timeoutMinutes: 120, escalateTo: "bob")
+        let task = TaskID(unchecked: "uc/x/gate-promotion")
+        #expect(ScriptedHuman.delay(policy: policy, seed: 1, task: task, gate: .promotion) == 120 * 60_000_000)
+        #expect(ScriptedHuman.delay(policy: policy, seed: 1, task: task, gate: .modelAcceptance) != 120 * 60_000_000)
+        let request = { (recommendation: Bool) in
+            GateRequest(useCase: "x", gate: .promotion, evidence: ["p99 too high"], recommendation: recommendation, seed: 1, policy: policy)
+        }
+        let approved = ScriptedHuman.decide(request(true), task: task)
+        #expect(approved.approved && approved.who == "bob" && approved.escalatedFrom == "alice", "\(approved)")
+        let rejected = ScriptedHuman.decide(request(false), task: task)
+        #expect(!rejected.approved && rejected.reason.contains("p99 too high") && rejected.escalatedFrom == "alice")
+        // An answered gate is not escalated, and its decision's bytes carry no escalation field.
+        let answered = ScriptedHuman.decide(
+            GateRequest(useCase: "x", gate: .modelAcceptance, evidence: [], recommendation: true, seed: 1, policy: policy), task: task)
+        #expect(answered.escalatedFrom == nil && !String(decoding: CanonicalJSON.encode(answered), as: UTF8.self).contains("escalated"))
+        let decoder = JSONDecoder()
+        for bad in [#"{"never_answer": ["promotoin"]}"#, #"{"timeout_minutes": 0}"#] {
+            #expect(throws: DecodingError.self, "\(bad)") { try decoder.decode(HumanPolicy.self, from: Data(bad.utf8)) }
+        }
+    }
 }

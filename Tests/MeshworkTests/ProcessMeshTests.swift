@@ -1,6 +1,8 @@
 import Foundation
 import MeshCore
+import MeshServer
 import MeshStore
+import Synchronization
 import Testing
 
 /// Layer 4: the mesh as a user runs it, through the built binary.
@@ -172,6 +174,71 @@ struct ProcessMeshTests {
         let inProcess = try await MeshworkBinary.run(["run", scenario, "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot)
         #expect(inProcess.status == 0, "stderr: \(inProcess.stderr)")
         #expect(inProcess.json?["digest"] as? String == json["digest"] as? String)
+    }
+
+    /// `up --hold`: after the workflow, the mesh stays up and the pipeline agent's inference API
+    /// answers a client (as `curl` would) until SIGINT, which stops every process.
+    @Test func holdKeepsTheInferenceAPIAnsweringUntilInterrupted() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = try MeshworkBinary.writeScenario(
+            """
+            name: hold
+            seed: 42
+            workflow:
+              lifecycle:
+                use_cases: [agents/usecases/digits.yaml]
+                search: { rung_epochs: [2, 4], max_models: 1 }
+                serving: { load_milliseconds: 100 }
+            agents: { compute: 2 }
+            """, named: "hold.yaml", in: directory)
+        let runs = directory + "/runs"
+        let rows = try Self.digitsRows(3)
+        let answers = Mutex<[Int]?>(nil)
+        let result = try await MeshworkBinary.run(
+            ["up", scenario, "--hold", "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot
+        ) { pid in
+            defer { kill(pid, SIGINT) }
+            for _ in 0..<1_200 {
+                try? await Task.sleep(for: .milliseconds(100))
+                guard let run = (try? FileManager.default.contentsOfDirectory(atPath: runs))?.first,
+                    let store = try? RunStore.openReadOnly(at: runs + "/" + run),
+                    let joined = try? store.physicalEvents(kind: "joined"),
+                    let detail = joined.first(where: { $0.detail.contains("inference=") })?.detail,
+                    let url = detail.split(separator: " ").first(where: { $0.hasPrefix("inference=") })?.dropFirst(10),
+                    let client = try? await InferenceClient.connect(url: String(url))
+                else { continue }
+                defer { client.close() }
+                // Production exists once the promotion is done.
+                if let labels = try? await client.labels(path: "/v2/models/digits-classifier/infer", rows: rows.features) {
+                    answers.withLock { $0 = labels }
+                    return
+                }
+            }
+        }
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("the mesh is up"), "stderr: \(result.stderr)")
+        let labels = try #require(answers.withLock { $0 }, "the inference API never answered")
+        #expect(zip(labels, rows.labels).filter { $0 == $1 }.count >= 2, "\(labels) for \(rows.labels)")
+        let outcome = try #require((result.json?["use_cases"] as? [[String: Any]])?.first)
+        #expect(outcome["production"] as? String == "digits-classifier@v1")
+        let run = try #require(try FileManager.default.contentsOfDirectory(atPath: runs).first)
+        let pids = MeshworkBinary.joinedPIDs(runDirectory: runs + "/" + run)
+        #expect(pids.count >= 8)
+        for pid in pids { #expect(!MeshworkBinary.isAlive(pid), "process \(pid) outlived the supervisor") }
+    }
+
+    /// The first `count` rows of the digits CSV, raw, with their labels.
+    static func digitsRows(_ count: Int) throws -> LabeledRows {
+        let text = try String(contentsOfFile: Self.repositoryRoot + "/scenarios/data/digits.csv", encoding: .utf8)
+        var values: [Float] = []
+        var labels: [Int] = []
+        for line in text.split(separator: "\n").dropFirst().prefix(count) {
+            let cells = line.split(separator: ",").map { Float(String($0))! }
+            values += cells.dropLast()
+            labels.append(Int(cells.last!))
+        }
+        return LabeledRows(features: TensorFrame(rows: count, columns: values.count / count, values: values), labels: labels)
     }
 
     @Test func exceedingTheRestartIntensityStopsTheMeshWithAClearMessage() async throws {

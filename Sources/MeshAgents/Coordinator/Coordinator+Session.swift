@@ -63,7 +63,10 @@ extension Coordinator {
                     local: .coordinator, localIncarnation: self.configuration.incarnation, peer: member.id,
                     peerIncarnation: member.incarnation, configuration: self.configuration.link)
                 self.processes.insert("\(member.host)/\(member.pid)")
-                self.physical("joined", agent: "\(member.id)#\(member.incarnation)", detail: "role=\(member.role.rawValue) pid=\(member.pid) host=\(member.host)", at: now)
+                let services = member.services.keys.sorted().map { " \($0)=\(member.services[$0]!)" }.joined()
+                self.physical(
+                    "joined", agent: "\(member.id)#\(member.incarnation)",
+                    detail: "role=\(member.role.rawValue) pid=\(member.pid) host=\(member.host)\(services)", at: now)
                 self.logger.info("agent joined", metadata: ["mesh.peer": "\(member.id)", "mesh.role": "\(member.role.rawValue)"])
                 self.maybeStartWorkflow()
                 self.membershipChanged(role: member.role, at: now)
@@ -134,6 +137,11 @@ extension Coordinator {
     func finishRun() {
         self.logger.info("workflow finished", metadata: ["mesh.digest": "\(self.digest.text)"])
         self.onProgress(self.progress)
+        self.onFinished(self.report)
+        if self.configuration.holdAfterFinish {
+            self.logger.notice("workflow finished; holding the mesh up until told to stop")
+            return
+        }
         self.emit(Envelope(
             kind: .shutdown, sender: .coordinator, senderIncarnation: self.configuration.incarnation,
             receiver: .broadcast, body: Notice(reason: "run finished").encoded()))

@@ -27,6 +27,7 @@ public actor Coordinator<W: Workflow>: Service {
     let journal: any JournalSink
     let clock: any PhysicalClock
     let onProgress: @Sendable (RunProgress) -> Void
+    let onFinished: @Sendable (RunReport) -> Void
 
     var roster: Roster
     var links: [AgentID: ReliableLink] = [:]
@@ -85,7 +86,8 @@ public actor Coordinator<W: Workflow>: Service {
         logger: Logger,
         restored: RestoredOrchestrator<W>? = nil,
         awardFloor: [TaskID: UInt64] = [:],
-        onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+        onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in },
+        onFinished: @escaping @Sendable (RunReport) -> Void = { _ in }
     ) {
         var logger = logger
         logger[metadataKey: "mesh.agent"] = "coordinator"
@@ -95,6 +97,7 @@ public actor Coordinator<W: Workflow>: Service {
         self.journal = journal
         self.clock = clock
         self.onProgress = onProgress
+        self.onFinished = onFinished
         self.roster = Roster(configuration: configuration.liveness)
         self.orchestrator = Orchestrator(workflow: workflow)
         self.processes.insert("\(configuration.host)/\(configuration.pid)")

@@ -24,6 +24,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var progressInterval: Duration
     /// Roles whose agents must all be present before the workflow starts, with their counts.
     public var expectedAgents: [AgentID]
+    /// Keep serving after the workflow finished (agents stay up, `meshwork up --hold`) until a
+    /// graceful shutdown, instead of telling every agent the run is over.
+    public var holdAfterFinish = false
 
     public init(
         runID: String,

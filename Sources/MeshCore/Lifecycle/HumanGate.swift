@@ -2,8 +2,11 @@
 ///
 /// ```yaml
 /// human: { who: alice@example.com, delay_minutes: 90, jitter_minutes: 30, reject_probability: 0.1,
-///          on_infeasible: reject, never_answer: [model-acceptance] }
+///          on_infeasible: reject, never_answer: [promotion], timeout_minutes: 240, escalate_to: bob@example.com }
 /// ```
+///
+/// A gate in `never_answer` waits its timeout (simulated) and then escalates: `escalate_to`
+/// decides, following the evidence's recommendation.
 public struct HumanPolicy: Codable, Sendable, Equatable {
     /// The name journaled as the decider.
     public var who: String
@@ -17,11 +20,18 @@ public struct HumanPolicy: Codable, Sendable, Equatable {
     public var onInfeasible: String
     /// Gates this human never answers (they escalate at the gate's timeout).
     public var neverAnswer: [String]
+    /// How long a gate waits for an answer before it escalates, in simulated minutes.
+    public var timeoutMinutes: Double
+    /// Who decides an escalated gate.
+    public var escalateTo: String
 
     public init(
         who: String = "scripted-human", delayMinutes: Double = 90, jitterMinutes: Double = 30, rejectProbability: Double = 0,
-        onInfeasible: String = "reject", neverAnswer: [String] = []
+        onInfeasible: String = "reject", neverAnswer: [String] = [], timeoutMinutes: Double = 240,
+        escalateTo: String = "on-call-lead"
     ) {
+        self.timeoutMinutes = timeoutMinutes
+        self.escalateTo = escalateTo
         self.who = who
         self.delayMinutes = delayMinutes
         self.jitterMinutes = jitterMinutes
@@ -37,6 +47,8 @@ public struct HumanPolicy: Codable, Sendable, Equatable {
         case rejectProbability = "reject_probability"
         case onInfeasible = "on_infeasible"
         case neverAnswer = "never_answer"
+        case timeoutMinutes = "timeout_minutes"
+        case escalateTo = "escalate_to"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -48,6 +60,17 @@ public struct HumanPolicy: Codable, Sendable, Equatable {
         self.rejectProbability = try container.decodeIfPresent(Double.self, forKey: .rejectProbability) ?? 0
         self.onInfeasible = try container.decodeIfPresent(String.self, forKey: .onInfeasible) ?? "reject"
         self.neverAnswer = try container.decodeIfPresent([String].self, forKey: .neverAnswer) ?? []
+        self.timeoutMinutes = try container.decodeIfPresent(Double.self, forKey: .timeoutMinutes) ?? 240
+        self.escalateTo = try container.decodeIfPresent(String.self, forKey: .escalateTo) ?? "on-call-lead"
+        guard self.timeoutMinutes > 0, self.timeoutMinutes.isFinite else {
+            throw DecodingError.dataCorruptedError(forKey: .timeoutMinutes, in: container, debugDescription: "minutes > 0")
+        }
+        let gates = Set(GateRequest.Gate.allCases.map(\.rawValue))
+        if let unknown = self.neverAnswer.first(where: { !gates.contains($0) }) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .neverAnswer, in: container,
+                debugDescription: "\(unknown) is not a gate (\(gates.sorted().joined(separator: ", ")))")
+        }
         guard self.delayMinutes >= 0, self.jitterMinutes >= 0 else {
             throw DecodingError.dataCorruptedError(forKey: .delayMinutes, in: container, debugDescription: "minutes >= 0")
         }
@@ -107,11 +130,14 @@ public struct GateDecision: Codable, Sendable, Equatable {
     public var who: String
     /// Why.
     public var reason: String
+    /// Who did not answer in time, when the gate escalated.
+    public var escalatedFrom: String?
 
-    public init(approved: Bool, who: String, reason: String) {
+    public init(approved: Bool, who: String, reason: String, escalatedFrom: String? = nil) {
         self.approved = approved
         self.who = who
         self.reason = reason
+        self.escalatedFrom = escalatedFrom
     }
 }
 
@@ -120,6 +146,15 @@ public enum ScriptedHuman {
     /// Decides `request` for task `task`; the same task always gets the same decision.
     public static func decide(_ request: GateRequest, task: TaskID) -> GateDecision {
         let policy = request.policy
+        if policy.neverAnswer.contains(request.gate.rawValue) {
+            // Escalated at the timeout: the escalation follows the evidence.
+            let approve = request.recommendation && request.gate != .dataFailure
+            return GateDecision(
+                approved: approve, who: policy.escalateTo,
+                reason: "escalated: \(policy.who) did not answer within \(Int(policy.timeoutMinutes)) min; "
+                    + (approve ? "approved on the evidence" : "rejected: " + (request.evidence.last ?? "the evidence does not support it")),
+                escalatedFrom: policy.who)
+        }
         var rng = SeededRandom(seed: request.seed, key: "human/" + task.rawValue)
         switch request.gate {
         case .infeasible:
@@ -140,8 +175,10 @@ public enum ScriptedHuman {
         }
     }
 
-    /// How long the human takes to answer task `task`, in simulated microseconds.
-    public static func delay(policy: HumanPolicy, seed: UInt64, task: TaskID) -> UInt64 {
+    /// How long the human takes to answer task `task`, in simulated microseconds: the gate's
+    /// timeout for a gate the human never answers.
+    public static func delay(policy: HumanPolicy, seed: UInt64, task: TaskID, gate: GateRequest.Gate? = nil) -> UInt64 {
+        if let gate, policy.neverAnswer.contains(gate.rawValue) { return UInt64(policy.timeoutMinutes * 60_000_000) }
         var rng = SeededRandom(seed: seed, key: "human-delay/" + task.rawValue)
         let minutes = policy.delayMinutes + policy.jitterMinutes * rng.nextUnitDouble()
         return UInt64(minutes * 60_000_000)

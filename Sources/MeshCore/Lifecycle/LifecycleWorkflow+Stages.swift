@@ -56,30 +56,18 @@ extension LifecycleWorkflow {
         case .gate(let gate):
             let decision = try CanonicalJSON.decode(GateDecision.self, from: output, what: "gate decision")
             let target = gate == .modelAcceptance || gate == .promotion ? (self.cases[index].record?.label ?? id) : id
-            let retraining = self.cases[index].generation > 1
+            var escalation: [WorkflowStep] = []
+            if let from = decision.escalatedFrom {
+                escalation.append(.record(kind: "gate.escalated", subject: id, fields: [
+                    .init("gate", gate.rawValue), .init("target", target), .init("unanswered_by", from), .init("escalated_to", decision.who),
+                    .init("timeout_minutes", String(self.spec.human.timeoutMinutes)),
+                ]))
+            }
             let record = WorkflowStep.record(kind: "gate.decision", subject: id, fields: [
                 .init("gate", gate.rawValue), .init("target", target), .init("approved", String(decision.approved)),
                 .init("who", decision.who), .init("reason", decision.reason),
             ])
-            switch (gate, decision.approved) {
-            case (.useCaseApproval, true), (.infeasible, true):
-                return [record] + self.prepare(index, at: at)
-            case (.useCaseApproval, false):
-                return [record] + self.end(index, state: "rejected", reason: decision.reason)
-            case (.infeasible, false):
-                return [record] + self.end(index, state: "infeasible", reason: decision.reason)
-            case (.dataFailure, _):
-                return [record] + self.end(index, state: "data-failed", reason: decision.reason)
-            case (.modelAcceptance, true):
-                guard self.spec.serving != nil else { return [record] + self.end(index, state: "accepted", reason: decision.reason) }
-                return [record] + self.optimize(index, at: at)
-            case (.promotion, true):
-                return [record] + self.promote(index, at: at)
-            case (.modelAcceptance, false), (.promotion, false):
-                // A rejected retraining leaves production as it is; a first model ends the use case.
-                if retraining { return [record] + self.retrainEnded(index, at: at) }
-                return [record] + self.end(index, state: "rejected", reason: decision.reason)
-            }
+            return escalation + self.decided(index, gate, decision, record: record, at: at)
 
         case .prepare:
             let dataset = try PreparedDataset(decoding: output)
@@ -211,6 +199,32 @@ extension LifecycleWorkflow {
         case .window(let window): return try self.windowMeasured(index, window, output: output, at: at)
         case .expand: return try self.expanded(index, output: output, at: at)
         case .retrain: return try self.retrained(index, output: output, at: at)
+        }
+    }
+
+    /// What follows a gate's decision.
+    mutating func decided(
+        _ index: Int, _ gate: GateRequest.Gate, _ decision: GateDecision, record: WorkflowStep, at: SimTime
+    ) -> [WorkflowStep] {
+        let retraining = self.cases[index].generation > 1
+        switch (gate, decision.approved) {
+        case (.useCaseApproval, true), (.infeasible, true):
+            return [record] + self.prepare(index, at: at)
+        case (.useCaseApproval, false):
+            return [record] + self.end(index, state: "rejected", reason: decision.reason)
+        case (.infeasible, false):
+            return [record] + self.end(index, state: "infeasible", reason: decision.reason)
+        case (.dataFailure, _):
+            return [record] + self.end(index, state: "data-failed", reason: decision.reason)
+        case (.modelAcceptance, true):
+            guard self.spec.serving != nil else { return [record] + self.end(index, state: "accepted", reason: decision.reason) }
+            return [record] + self.optimize(index, at: at)
+        case (.promotion, true):
+            return [record] + self.promote(index, at: at)
+        case (.modelAcceptance, false), (.promotion, false):
+            // A rejected retraining leaves production as it is; a first model ends the use case.
+            if retraining { return [record] + self.retrainEnded(index, at: at) }
+            return [record] + self.end(index, state: "rejected", reason: decision.reason)
         }
     }
 

@@ -213,7 +213,7 @@ public struct LifecycleWorkflow: Workflow {
             useCase: self.cases[index].spec.id, gate: gate, evidence: evidence, recommendation: recommendation, seed: self.seed,
             policy: self.spec.human)
         let id = self.taskID(index, .gate(gate))
-        let delay = ScriptedHuman.delay(policy: self.spec.human, seed: self.seed, task: id)
+        let delay = ScriptedHuman.delay(policy: self.spec.human, seed: self.seed, task: id, gate: gate)
         return [self.schedule(
             index, .gate(gate), role: .oversight, work: LifecycleWork.gate, input: CanonicalJSON.encode(request), duration: delay, at: at)]
     }

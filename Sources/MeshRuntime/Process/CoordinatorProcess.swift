@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import Logging
 public import MeshAgents
 public import MeshCore
@@ -22,6 +23,7 @@ public enum CoordinatorProcess {
         bind: String,
         run: RunDirectory,
         resume: Bool = false,
+        hold: Bool = false,
         logger: Logger
     ) async throws -> RunReport {
         ProcessEnvironment.prepareChildProcess()
@@ -43,14 +45,27 @@ public enum CoordinatorProcess {
             kind: "coordinator-started", agent: "coordinator", detail: "pid=\(ProcessEnvironment.pid) host=\(ProcessEnvironment.hostName) resume=\(resume)",
             at: .zero)])
         ProcessEnvironment.emitLine("READY \(forwarder.endpoint)")
+        // With `hold`, the report goes out when the workflow finishes and the mesh stays up until
+        // SIGTERM; without, once the coordinator has stopped.
+        let reported = Mutex(false)
+        let announce: @Sendable (RunReport) -> Void = { report in
+            let first = reported.withLock { done in
+                defer { done = true }
+                return !done
+            }
+            guard first else { return }
+            try? store.finish(digest: report.digest)
+            if let line = try? ReportCodec.encode(report) { ProcessEnvironment.emitLine("REPORT " + line) }
+        }
+        let ignore: @Sendable (RunReport) -> Void = { _ in }
         let consumer = Consumer(
             scenario: scenario, transport: transport, journal: journal, runID: run.id, recorded: recorded,
-            awards: awards, logger: logger)
+            awards: awards, hold: hold, onFinished: hold ? announce : ignore, logger: logger)
         let report = try await scenario.withWorkflow(consumer)
-        try store.finish(digest: report.digest)
         // The report first: the forwarder's linger can take seconds, and a supervisor that has the
         // report knows the run is over even if this process dies while lingering.
-        ProcessEnvironment.emitLine("REPORT " + (try ReportCodec.encode(report)))
+        try store.finish(digest: report.digest)
+        announce(report)
         await forwarder.stop()
         return report
     }
@@ -62,6 +77,8 @@ public enum CoordinatorProcess {
         let runID: String
         let recorded: [JournalEntry]
         let awards: [TaskID: UInt64]
+        let hold: Bool
+        let onFinished: @Sendable (RunReport) -> Void
         let logger: Logger
 
         func consume<W: Workflow>(_ workflow: W) async throws -> RunReport {
@@ -73,15 +90,17 @@ public enum CoordinatorProcess {
                     throw RuntimeError(.journal, "cannot resume from the journal: \(error)")
                 }
             }
-            let configuration = CoordinatorConfiguration(
+            var configuration = CoordinatorConfiguration(
                 runID: self.runID, incarnation: ProcessEnvironment.newIncarnation(), pid: ProcessEnvironment.pid,
                 host: ProcessEnvironment.hostName, expectedAgents: self.scenario.agentIDs.map(\.id))
+            configuration.holdAfterFinish = self.hold
             let coordinator = Coordinator(
                 configuration: configuration, workflow: workflow, transport: self.transport, journal: self.journal,
                 clock: SystemClock(), logger: self.logger, restored: restored, awardFloor: self.awards,
                 onProgress: { progress in
                     if let line = try? ReportCodec.encode(progress) { ProcessEnvironment.emitLine("PROGRESS " + line) }
-                })
+                },
+                onFinished: self.onFinished)
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: [.init(service: coordinator, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "coordinator")],
                 gracefulShutdownSignals: [.sigterm, .sigint],

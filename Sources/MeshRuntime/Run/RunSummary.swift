@@ -138,6 +138,16 @@ public struct RunSummary: Sendable, Codable, Equatable {
             if let accuracy = outcome.testAccuracy, let f1 = outcome.testMacroF1 {
                 cases += ", test accuracy \(Self.percent(accuracy)), macro-F1 \(Self.percent(f1))"
             }
+            if let deployments = outcome.deployments, let promotions = outcome.promotions {
+                cases += "\n              serving: \(deployments) deployment(s) to staging, \(promotions) promotion(s); production "
+                    + (outcome.production ?? "none")
+            }
+            if let alerts = outcome.alerts, let retrains = outcome.retrains {
+                let accuracy = { (value: Double?) in value.map(Self.percent) ?? "-" }
+                cases += "\n              stream (held-out rows): \(accuracy(outcome.accuracyBeforeDrift)) before drift, "
+                    + "\(accuracy(outcome.accuracyOnDriftBeforeRetrain)) drifted before retraining, "
+                    + "\(accuracy(outcome.accuracyOnDriftAfterRetrain)) after; \(alerts) alert(s), \(retrains) retraining(s)"
+            }
             cases += "\n              \(outcome.reason)"
         }
         return """

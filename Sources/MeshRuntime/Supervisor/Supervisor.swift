@@ -27,6 +27,9 @@ public actor Supervisor {
         public var stopTimeout: Duration = .seconds(5)
         /// Start the coordinator from the run directory's journal (`meshwork up --resume`).
         public var resume = false
+        /// Keep the mesh up after the workflow finished: this is called with the summary and the
+        /// agents' services, then the mesh stays up until SIGINT/SIGTERM (`meshwork up --hold`).
+        public var hold: (@Sendable (RunSummary, [String: String]) -> Void)?
 
         public init() {}
     }
@@ -49,6 +52,8 @@ public actor Supervisor {
     var report: RunReport?
     var progress: RunProgress?
     var boundEndpoint: String?
+    var holding = false
+    var holdWaiters: [CheckedContinuation<Void, Never>] = []
     var workflowStarted: ContinuousClock.Instant?
     var workflowEnded: ContinuousClock.Instant?
     var readyWaiters: [CheckedContinuation<Void, Never>] = []
@@ -97,10 +102,18 @@ public actor Supervisor {
                 }
             }
             await self.waitForEnd()
+            if let hold = self.options.hold, self.failure == nil, let summary = try? self.summary(start: start) {
+                hold(summary, self.progress?.services ?? [:])
+                await self.waitForSignal()
+            }
             await self.stopEverything()
             group.cancelAll()
         }
         if let failure = self.failure { throw failure }
+        return try self.summary(start: start)
+    }
+
+    private func summary(start: ContinuousClock.Instant) throws -> RunSummary {
         guard let report = self.report else { throw RuntimeError(.process, "the coordinator ended without a report") }
         let store = try RunStore.openReadOnly(run: self.run)
         defer { try? store.close() }
@@ -127,6 +140,7 @@ public actor Supervisor {
                 "--run-dir", self.run.path,
             ]
             if resume { arguments.append("--resume") }
+            if self.options.hold != nil { arguments.append("--hold") }
             do {
                 let log = try self.openLog("coordinator")
                 let result = try await Subprocess.run(
@@ -300,6 +314,11 @@ public actor Supervisor {
     private func watchSignals() async {
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         for await signal in signals {
+            if self.holding {
+                self.holding = false
+                self.resumeAll(&self.holdWaiters)
+                continue
+            }
             guard !self.shuttingDown else { continue }
             self.fail(RuntimeError(.process, "interrupted by \(signal); the mesh was stopped"))
             self.resumeAll(&self.readyWaiters)
@@ -356,6 +375,12 @@ public actor Supervisor {
     private func waitForWorkflowStart() async {
         guard self.workflowStarted == nil, !self.shuttingDown else { return }
         await withCheckedContinuation { self.startWaiters.append($0) }
+    }
+
+    /// Holds until SIGINT/SIGTERM.
+    private func waitForSignal() async {
+        self.holding = true
+        await withCheckedContinuation { self.holdWaiters.append($0) }
     }
 
     private func waitForEnd() async {
