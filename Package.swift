@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "MeshRuntime",
             dependencies: [
-                "MeshCore", "MeshAgents", "MeshZeroMQ", "MeshStore", "MeshCompute",
+                "MeshCore", "MeshAgents", "MeshZeroMQ", "MeshStore", "MeshCompute", "MeshServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -105,7 +105,7 @@ let package = Package(
         .target(
             name: "MeshServer",
             dependencies: [
-                "MeshCore", "MeshCompute",
+                "MeshCore", "MeshCompute", "MeshAgents",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -159,7 +159,7 @@ let package = Package(
         // The ML lifecycle end to end over the in-memory mesh, with the real agents' workers.
         .testTarget(
             name: "LifecycleTests",
-            dependencies: ["MeshCore", "MeshCompute", "MeshAgents", "MeshTesting", "MeshRuntime"],
+            dependencies: ["MeshCore", "MeshCompute", "MeshAgents", "MeshTesting", "MeshRuntime", "MeshServer"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

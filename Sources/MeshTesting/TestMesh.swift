@@ -26,7 +26,18 @@ public final class TestMesh<W: Workflow>: Sendable {
 
     private final class Faults: Sendable {
         let isolated = Mutex<Set<String>>([])
-        let hook = Mutex<InMemoryNetwork.FaultHook?>(nil)
+        /// Boxed in a class: a closure kept directly in a `Mutex` is re-abstracted on every
+        /// `inout` access and the thunks pile up — each delivery added two until the stack
+        /// overflowed (SIGSEGV) in the fault tests.
+        let hook = Mutex<HookBox?>(nil)
+    }
+
+    private final class HookBox: Sendable {
+        let hook: InMemoryNetwork.FaultHook
+
+        init(_ hook: @escaping InMemoryNetwork.FaultHook) {
+            self.hook = hook
+        }
     }
 
     /// Makes a mesh; `workers` gives each role its worker (default: `worker` for all), `tune`
@@ -57,14 +68,15 @@ public final class TestMesh<W: Workflow>: Sendable {
         self.network.faultHook = { delivery in
             let cut = faults.isolated.withLock { $0.contains(delivery.sender) || $0.contains(delivery.receiver) }
             if cut { return .drop }
-            return faults.hook.withLock { $0 }?(delivery) ?? .deliver
+            return faults.hook.withLock { $0 }?.hook(delivery) ?? .deliver
         }
         for (id, role) in agents { self.start(id, role: role, incarnation: 1) }
     }
 
     /// A fault hook applied to every delivery not cut by ``isolate(_:)``.
     public func setFaults(_ hook: InMemoryNetwork.FaultHook?) {
-        self.faults.hook.withLock { $0 = hook }
+        let box = hook.map { HookBox($0) }
+        self.faults.hook.withLock { $0 = box }
     }
 
     /// Starts (or restarts, with a higher incarnation) the agent `id`.

@@ -1,6 +1,7 @@
 import MeshAgents
 import MeshCore
 import MeshRuntime
+import MeshServer
 import MeshTesting
 import Testing
 
@@ -30,14 +31,16 @@ struct LifecycleMeshTests {
 
     static func workers(_ role: Role) -> any Worker { AgentProcess.worker(for: role) }
 
-    static func run(_ spec: LifecycleSpec) async throws -> (report: RunReport, journal: MemoryJournal, reference: LocalRun<LifecycleWorkflow>) {
+    static func run(
+        _ spec: LifecycleSpec, workers: @escaping @Sendable (Role) -> any Worker = { Self.workers($0) }
+    ) async throws -> (report: RunReport, journal: MemoryJournal, reference: LocalRun<LifecycleWorkflow>) {
         let workflow = LifecycleWorkflow(spec: spec, seed: 42)
         var agents = TestAgents.oneOfEachRole
         agents.append((AgentID(role: .compute, instance: 2), .compute))
-        let mesh = TestMesh(workflow: workflow, agents: agents, workers: { Self.workers($0) })
+        let mesh = TestMesh(workflow: workflow, agents: agents, workers: workers)
         let report = try await mesh.run(timeout: .seconds(600))
         let reference = await Orchestrator.runLocally(workflow) { spec in
-            let outcome = await Self.workers(spec.role).perform(
+            let outcome = await workers(spec.role).perform(
                 Assignment(task: spec.id, work: spec.work, input: spec.input, simTime: .zero))
             switch outcome {
             case .done(let bytes): return .done(bytes)
@@ -91,5 +94,40 @@ struct LifecycleMeshTests {
         #expect(outcome.state == "accepted" || outcome.state == "rejected", "\(outcome)")
         #expect(outcome.model != nil || outcome.reason.contains("misses"))
         #expect((outcome.testAccuracy ?? 0) > 0.85)
+    }
+
+    /// Serving and monitoring over the mesh, against a local run of the same workflow: one
+    /// pipeline worker (its HTTP server) serves both, the monitoring worker calls it.
+    @Test func servingMonitoringAndRetrainingMatchALocalRun() async throws {
+        var spec = try Self.spec("digits")
+        spec.serving = ServingSettings(loadMilliseconds: 200)
+        spec.monitoring = MonitoringSettings(
+            hours: 6, windowRows: 40, drift: .init(atHour: 2), alerts: [AlertRule(name: "DataDrift", condition: .drift)],
+            retrain: .init(windows: 2, epochs: 5))
+        let pipeline = PipelineWorker()
+        let url = try await pipeline.start()
+        defer { Task { await pipeline.stop() } }
+        let monitoring = MonitoringWorker(fallbackInference: url)
+        let (report, journal, reference) = try await Self.run(spec) { role in
+            switch role {
+            case .pipeline: CompositeWorker([RelayWorker(), pipeline])
+            case .monitoring: CompositeWorker([RelayWorker(), monitoring])
+            default: Self.workers(role)
+            }
+        }
+        #expect(report.digest == reference.digest.text)
+        let outcome = try #require(report.audit.useCases.first)
+        #expect(outcome.state == "accepted", "\(outcome)")
+        #expect(outcome.production == "digits-classifier@v2" && outcome.retrains == 1 && outcome.promotions == 2)
+        let kinds = journal.entries.map(\.record.kind)
+        for kind in ["model.optimized", "pipeline.deployed", "pipeline.tested", "pipeline.promoted", "monitoring.started",
+                     "monitoring.window", "alert.firing", "retrain.requested", "model.retrained"] {
+            #expect(kinds.contains(kind), "no \(kind) record")
+        }
+        let tested = try #require(journal.entries.first { $0.record.kind == "pipeline.tested" })
+        #expect(tested.record.field("edge_cases") == "6/6 refused", "\(tested.record)")
+        #expect(tested.record.field("passed") == "true")
+        #expect(pipeline.registry.versions("digits-classifier") == [1, 2])
+        #expect(pipeline.registry.aliases("digits-classifier")["production"] == 2)
     }
 }

@@ -121,7 +121,10 @@ struct ProcessMeshTests {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
 
-    @Test func theLifecycleRunsAcrossProcessesFromIntakeToARegisteredModel() async throws {
+    /// The whole loop across processes, small: intake to a registered model, quantized,
+    /// deployed and tested over HTTP, promoted, watched for 8 simulated hours, drifted at hour 2,
+    /// alerted, retrained and promoted again; `run` (one process) gives the same digest.
+    @Test func theLifecycleRunsAcrossProcessesFromIntakeToARetrainedModelInProduction() async throws {
         let directory = try MeshworkBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let scenario = try MeshworkBinary.writeScenario(
@@ -132,18 +135,40 @@ struct ProcessMeshTests {
               lifecycle:
                 use_cases: [agents/usecases/digits.yaml]
                 search: { rung_epochs: [2, 4], max_models: 1 }
+                serving: { load_milliseconds: 300 }
+                monitoring:
+                  hours: 8
+                  window_rows: 60
+                  drift: { at_hour: 2 }
+                  alerts: [{ name: DataDrift, condition: drift }]
+                  retrain: { windows: 2, epochs: 10 }
             agents: { compute: 2 }
             """, named: "lifecycle.yaml", in: directory)
         let runs = directory + "/runs"
         let up = try await MeshworkBinary.run(["up", scenario, "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot)
         #expect(up.status == 0, "stderr: \(up.stderr)")
         let json = try #require(up.json, "stdout: \(up.stdout)")
-        #expect(json["lost"] as? Int == 0 && json["applied_twice"] as? Int == 0)
+        #expect(json["lost"] as? Int == 0 && json["applied_twice"] as? Int == 0 && json["failed_tasks"] as? Int == 0)
         #expect((json["processes"] as? Int ?? 0) >= 9)
-        let useCases = try #require(json["use_cases"] as? [[String: Any]])
-        #expect(useCases.first?["state"] as? String == "accepted")
-        #expect(useCases.first?["model"] as? String == "digits-classifier@v1")
-        #expect((useCases.first?["test_accuracy"] as? Double ?? 0) > 0.9)
+        let outcome = try #require((json["use_cases"] as? [[String: Any]])?.first)
+        #expect(outcome["state"] as? String == "accepted")
+        #expect(outcome["model"] as? String == "digits-classifier@v2", "\(outcome)")
+        #expect(outcome["deployments"] as? Int == 2 && outcome["promotions"] as? Int == 2)
+        #expect((outcome["alerts"] as? Int ?? 0) >= 1 && outcome["retrains"] as? Int == 1)
+        let before = try #require(outcome["accuracy_before_drift"] as? Double)
+        let drifted = try #require(outcome["accuracy_on_drift_before_retrain"] as? Double)
+        let after = try #require(outcome["accuracy_on_drift_after_retrain"] as? Double)
+        #expect(before > drifted && after > drifted, "\(before) \(drifted) \(after)")
+        // The registries follow the journal: aliases, alert, stream metrics, telemetry.
+        let run = try #require(try FileManager.default.contentsOfDirectory(atPath: runs).first)
+        let store = try RunStore.openReadOnly(at: runs + "/" + run)
+        #expect(try store.alias("production", of: "digits-classifier") == 2)
+        #expect(try store.aliasHistory(of: "digits-classifier").count == 4)
+        #expect(try store.alerts().contains { $0.rule == "DataDrift" })
+        #expect(try store.metrics("stream_held_out_accuracy").count == 8)
+        let telemetry = try store.physicalEvents(kind: "telemetry")
+        #expect(telemetry.contains { $0.task.hasSuffix("/serving-test") && $0.detail.contains("load.p99_ms=") })
+        #expect(telemetry.contains { $0.task.contains("/window/") && $0.detail.contains("window.inference=http://") })
         let inProcess = try await MeshworkBinary.run(["run", scenario, "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot)
         #expect(inProcess.status == 0, "stderr: \(inProcess.stderr)")
         #expect(inProcess.json?["digest"] as? String == json["digest"] as? String)

@@ -248,7 +248,7 @@ public actor Agent: Service {
             case .sendHello:
                 let hello = Hello(
                     role: self.role, capacity: UInt32(self.configuration.capacity), pid: self.configuration.pid,
-                    host: self.configuration.host)
+                    host: self.configuration.host, services: self.configuration.services)
                 self.emit(Envelope(
                     kind: .hello, sender: self.id, senderIncarnation: self.incarnation, receiver: .agent(.coordinator),
                     body: hello.encoded()))
@@ -281,19 +281,22 @@ public actor Agent: Service {
             case .result(let result): self.sendReliably(.result, result.encoded(), simTime: simTime)
             case .start(let award):
                 self.statistics.started += 1
-                let assignment = Assignment(task: award.task, work: award.work, input: award.input, simTime: simTime)
+                let assignment = Assignment(
+                    task: award.task, work: award.work, input: award.input, simTime: simTime, context: award.context)
                 let worker = self.worker
                 Task {
-                    let outcome = await worker.perform(assignment)
-                    self.workFinished(assignment, award: award.award, outcome: outcome)
+                    let report = await worker.performReporting(assignment)
+                    self.workFinished(assignment, award: award.award, report: report)
                 }
             }
         }
     }
 
-    private func workFinished(_ assignment: Assignment, award: UInt64, outcome: TaskResult.Outcome) {
+    private func workFinished(_ assignment: Assignment, award: UInt64, report: WorkReport) {
         self.statistics.finished += 1
-        self.perform(self.contractor.workFinished(assignment.task, award: award, outcome: outcome), simTime: assignment.simTime)
+        self.perform(
+            self.contractor.workFinished(assignment.task, award: award, outcome: report.outcome, telemetry: report.telemetry),
+            simTime: assignment.simTime)
         self.flush()
     }
 

@@ -21,6 +21,8 @@ public struct AgentConfiguration: Sendable {
     public var link: ReliableLink.Configuration
     /// How often timers are checked.
     public var tickInterval: Duration
+    /// Services this agent offers (advertised in its hello), such as `inference` → a URL.
+    public var services: [String: String]
 
     public init(
         id: AgentID,
@@ -31,7 +33,8 @@ public struct AgentConfiguration: Sendable {
         host: String = "",
         liveness: LivenessConfiguration = LivenessConfiguration(),
         link: ReliableLink.Configuration = ReliableLink.Configuration(),
-        tickInterval: Duration = .milliseconds(5)
+        tickInterval: Duration = .milliseconds(5),
+        services: [String: String] = [:]
     ) {
         self.id = id
         self.role = role
@@ -42,5 +45,6 @@ public struct AgentConfiguration: Sendable {
         self.liveness = liveness
         self.link = link
         self.tickInterval = tickInterval
+        self.services = services
     }
 }

@@ -24,6 +24,10 @@ extension Coordinator {
                 self.withNegotiation(refusal.task, at: now) { $0.refuseReceived(award: refusal.number, from: sender, at: now) }
             case .result:
                 let result = try TaskResult(decoding: envelope.body)
+                if !result.telemetry.isEmpty {
+                    let detail = result.telemetry.keys.sorted().map { "\($0)=\(result.telemetry[$0]!)" }.joined(separator: " ")
+                    self.physical("telemetry", agent: "\(sender)", task: result.task.rawValue, detail: detail, at: now)
+                }
                 if self.negotiations[result.task] != nil {
                     self.withNegotiation(result.task, at: now) { $0.resultReceived(result, from: sender, at: now) }
                 } else {
@@ -48,6 +52,7 @@ extension Coordinator {
     ) {
         guard self.negotiations[task] != nil else { return }
         self.negotiations[task]!.agentLoad = self.agentLoad
+        self.negotiations[task]!.directory = self.directory
         let actions = event(&self.negotiations[task]!)
         self.perform(actions, for: task, at: now)
     }
@@ -150,6 +155,7 @@ extension Coordinator {
             firstAward: (self.awardFloor[spec.id] ?? 0) + 1)
         self.taskSimTime[spec.id] = simTime
         negotiation.agentLoad = self.agentLoad
+        negotiation.directory = self.directory
         let actions = negotiation.start(candidates: self.candidates(of: spec.role), at: now)
         self.negotiations[spec.id] = negotiation
         self.perform(actions, for: spec.id, at: now)

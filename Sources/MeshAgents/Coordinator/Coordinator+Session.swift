@@ -58,6 +58,7 @@ extension Coordinator {
                     kind: .welcome, sender: .coordinator, senderIncarnation: self.configuration.incarnation,
                     receiver: .agent(member.id), receiverIncarnation: member.incarnation, body: welcome.encoded()))
             case .joined(let member):
+                self.directory = self.roster.directory
                 self.links[member.id] = ReliableLink(
                     local: .coordinator, localIncarnation: self.configuration.incarnation, peer: member.id,
                     peerIncarnation: member.incarnation, configuration: self.configuration.link)
@@ -67,6 +68,7 @@ extension Coordinator {
                 self.maybeStartWorkflow()
                 self.membershipChanged(role: member.role, at: now)
             case .departed(let member, let why):
+                self.directory = self.roster.directory
                 self.counters.departures += 1
                 if self.links[member.id]?.peerIncarnation == member.incarnation { self.links[member.id] = nil }
                 self.physical("departed", agent: "\(member.id)#\(member.incarnation)", detail: why.rawValue, at: now)

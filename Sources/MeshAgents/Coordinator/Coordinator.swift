@@ -66,6 +66,7 @@ public actor Coordinator<W: Workflow>: Service {
 
     var awardFloor: [TaskID: UInt64] = [:]
     var agentLoad: [AgentID: Int] = [:]
+    var directory: [String: String] = [:]
     var awardHolder: [TaskID: AgentID] = [:]
     var pendingRestore: [(TaskSpec, SimTime)] = []
 
@@ -219,7 +220,8 @@ public actor Coordinator<W: Workflow>: Service {
             pendingTasks: self.orchestrator.pendingTasks,
             members: self.roster.members.count,
             simTime: self.orchestrator.now,
-            started: self.started
+            started: self.started,
+            services: self.directory
         )
     }
 

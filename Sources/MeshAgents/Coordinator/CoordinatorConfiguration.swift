@@ -64,6 +64,8 @@ public struct RunProgress: Sendable, Equatable, Codable {
     public var simTime: SimTime
     /// Whether the workflow has started (every expected agent joined).
     public var started: Bool
+    /// The services agents advertised (`pipeline-1.inference` → URL).
+    public var services: [String: String] = [:]
 }
 
 /// What a finished run reports; the CLI adds wall time, restarts and the run directory.

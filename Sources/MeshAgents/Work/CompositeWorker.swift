@@ -26,4 +26,12 @@ public struct CompositeWorker: Worker {
         }
         return await worker.perform(assignment)
     }
+
+    /// Hands the task to the first worker that can do it, with its telemetry.
+    public func performReporting(_ assignment: Assignment) async -> WorkReport {
+        guard let worker = self.workers.first(where: { $0.canDo(assignment.work) }) else {
+            return WorkReport(.failed("no worker here does \(assignment.work)"))
+        }
+        return await worker.performReporting(assignment)
+    }
 }

@@ -74,11 +74,13 @@ public struct Contractor: Sendable {
     }
 
     /// A task this contractor ran has finished.
-    public mutating func workFinished(_ task: TaskID, award: UInt64, outcome: TaskResult.Outcome) -> [Action] {
+    public mutating func workFinished(
+        _ task: TaskID, award: UInt64, outcome: TaskResult.Outcome, telemetry: [String: String] = [:]
+    ) -> [Action] {
         guard self.running[task] == award else { return [] }
         self.running[task] = nil
         let reference = AwardReference(task: task, award: award)
-        let result = TaskResult(task: task, award: award, outcome: outcome)
+        let result = TaskResult(task: task, award: award, outcome: outcome, telemetry: telemetry)
         self.unacknowledged[reference] = result
         self.remember(reference)
         var actions: [Action] = [.result(result)]

@@ -103,12 +103,16 @@ public struct Award: WireBody {
     public var work: String
     /// The task's input.
     public var input: [UInt8]
+    /// Physical context for the awardee — the mesh's service directory (`pipeline-1.inference` →
+    /// a URL) — which the task's logical input must never depend on.
+    public var context: [String: String]
 
-    public init(task: TaskID, award: UInt64, work: String, input: [UInt8]) {
+    public init(task: TaskID, award: UInt64, work: String, input: [UInt8], context: [String: String] = [:]) {
         self.task = task
         self.award = award
         self.work = work
         self.input = input
+        self.context = context
     }
 
     public func encode(into writer: inout WireWriter) {
@@ -116,6 +120,7 @@ public struct Award: WireBody {
         writer.write(self.award)
         writer.write(self.work)
         writer.writeBlob(self.input)
+        StringPairs.write(self.context, into: &writer)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -123,6 +128,7 @@ public struct Award: WireBody {
         self.award = try reader.readUInt64("award.number")
         self.work = try reader.readString("award.work", maxLength: 128)
         self.input = try reader.readBlob("award.input", maxLength: Envelope.maxBodySize)
+        self.context = try StringPairs.read("award.context", from: &reader)
     }
 }
 
@@ -173,10 +179,15 @@ public struct TaskResult: WireBody {
     /// What came of it.
     public var outcome: Outcome
 
-    public init(task: TaskID, award: UInt64, outcome: Outcome) {
+    /// Physical telemetry of the work (latencies, throughput); journaled physically, never part
+    /// of the logical history.
+    public var telemetry: [String: String]
+
+    public init(task: TaskID, award: UInt64, outcome: Outcome, telemetry: [String: String] = [:]) {
         self.task = task
         self.award = award
         self.outcome = outcome
+        self.telemetry = telemetry
     }
 
     public func encode(into writer: inout WireWriter) {
@@ -190,6 +201,7 @@ public struct TaskResult: WireBody {
             writer.write(UInt8(1))
             writer.write(reason)
         }
+        StringPairs.write(self.telemetry, into: &writer)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -200,5 +212,6 @@ public struct TaskResult: WireBody {
         case 1: self.outcome = .failed(try reader.readString("result.reason", maxLength: 4096))
         case let other: throw WireError(.invalidField, "result.status: \(other), must be 0 (done) or 1 (failed)")
         }
+        self.telemetry = try StringPairs.read("result.telemetry", from: &reader)
     }
 }

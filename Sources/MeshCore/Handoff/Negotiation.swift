@@ -86,6 +86,8 @@ public struct Negotiation: Sendable {
     /// How many open awards the coordinator holds per agent, set by the owner before each event;
     /// the award rule prefers the least loaded bidder.
     public var agentLoad: [AgentID: Int] = [:]
+    /// The mesh's service directory, set by the owner; awards carry it as physical context.
+    public var directory: [String: String] = [:]
     private var candidates: Set<AgentRef> = []
     private var lastAward: UInt64
     private var declinedRounds: UInt32 = 0
@@ -279,7 +281,7 @@ public struct Negotiation: Sendable {
         self.lastAward += 1
         let deadline = now.adding(self.policy.acceptTimeout)
         self.state = .awarded(round: round, to: first, award: self.lastAward, next: Array(alive.dropFirst()), deadline: deadline)
-        let award = Award(task: self.task, award: self.lastAward, work: self.work, input: self.input)
+        let award = Award(task: self.task, award: self.lastAward, work: self.work, input: self.input, context: self.directory)
         return [.award(award, to: first), .scheduleTimeout(at: deadline)]
     }
 }

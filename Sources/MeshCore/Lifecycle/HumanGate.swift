@@ -72,6 +72,8 @@ public struct GateRequest: Codable, Sendable, Equatable {
         case dataFailure = "data-failure"
         /// Accept the evaluated model into the registry as a candidate for deployment.
         case modelAcceptance = "model-acceptance"
+        /// Promote the tested staging version to production.
+        case promotion = "promotion"
     }
 
     /// The use case.
@@ -127,7 +129,7 @@ public enum ScriptedHuman {
                 reason: override ? "override: proceed despite the feasibility check" : "rejected: " + request.evidence.joined(separator: "; "))
         case .dataFailure:
             return GateDecision(approved: false, who: policy.who, reason: "rejected: the data could not be prepared")
-        case .useCaseApproval, .modelAcceptance:
+        case .useCaseApproval, .modelAcceptance, .promotion:
             guard request.recommendation else {
                 return GateDecision(approved: false, who: policy.who, reason: "rejected: " + (request.evidence.last ?? "the evidence does not support it"))
             }

@@ -55,7 +55,8 @@ extension LifecycleWorkflow {
 
         case .gate(let gate):
             let decision = try CanonicalJSON.decode(GateDecision.self, from: output, what: "gate decision")
-            let target = gate == .modelAcceptance ? (self.cases[index].record?.label ?? id) : id
+            let target = gate == .modelAcceptance || gate == .promotion ? (self.cases[index].record?.label ?? id) : id
+            let retraining = self.cases[index].generation > 1
             let record = WorkflowStep.record(kind: "gate.decision", subject: id, fields: [
                 .init("gate", gate.rawValue), .init("target", target), .init("approved", String(decision.approved)),
                 .init("who", decision.who), .init("reason", decision.reason),
@@ -70,8 +71,13 @@ extension LifecycleWorkflow {
             case (.dataFailure, _):
                 return [record] + self.end(index, state: "data-failed", reason: decision.reason)
             case (.modelAcceptance, true):
-                return [record] + self.end(index, state: "accepted", reason: decision.reason)
-            case (.modelAcceptance, false):
+                guard self.spec.serving != nil else { return [record] + self.end(index, state: "accepted", reason: decision.reason) }
+                return [record] + self.optimize(index, at: at)
+            case (.promotion, true):
+                return [record] + self.promote(index, at: at)
+            case (.modelAcceptance, false), (.promotion, false):
+                // A rejected retraining leaves production as it is; a first model ends the use case.
+                if retraining { return [record] + self.retrainEnded(index, at: at) }
                 return [record] + self.end(index, state: "rejected", reason: decision.reason)
             }
 
@@ -196,6 +202,15 @@ extension LifecycleWorkflow {
                     .init("meets_objective", String(record.meetsObjective)),
                 ])
             ] + self.gate(index, .modelAcceptance, evidence: evidence, recommendation: record.meetsObjective, at: at)
+
+        case .quantize: return try self.quantized(index, output: output, at: at)
+        case .evaluateInt8: return try self.evaluatedInt8(index, output: output, at: at)
+        case .deploy: return try self.deployed(index, output: output, at: at)
+        case .servingTest: return try self.tested(index, output: output, at: at)
+        case .promote: return try self.promoted(index, output: output, at: at)
+        case .window(let window): return try self.windowMeasured(index, window, output: output, at: at)
+        case .expand: return try self.expanded(index, output: output, at: at)
+        case .retrain: return try self.retrained(index, output: output, at: at)
         }
     }
 

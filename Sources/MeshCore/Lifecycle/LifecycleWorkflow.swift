@@ -27,6 +27,7 @@ public struct LifecycleWorkflow: Workflow {
     enum Step: Sendable {
         case intake, discover, feasibility, gate(GateRequest.Gate), prepare, select, pretrain
         case trial(String, rung: Int), rung(Int), evaluate, register
+        case quantize, evaluateInt8, deploy, servingTest, promote, window(Int), expand, retrain
     }
 
     struct Pending: Sendable {
@@ -55,6 +56,9 @@ public struct LifecycleWorkflow: Workflow {
         var record: ModelVersionRecord?
         var version = 0
         var outcome: UseCaseOutcome?
+        /// 1, then one more for each retraining (it prefixes the retraining's task ids).
+        var generation = 1
+        var serving = Serving()
     }
 
     /// Makes the workflow for `spec` under `seed`.
@@ -115,12 +119,16 @@ public struct LifecycleWorkflow: Workflow {
             // A source that cannot be read waits for a human decision instead of failing the run.
             return [.record(kind: "data.failed", subject: self.cases[index].spec.id, fields: [.init("reason", reason)])]
                 + self.gate(index, .dataFailure, evidence: [reason], recommendation: false, at: at)
+        case .expand:
+            // The feedback loop could not expand the data: production stays as it is.
+            return [.record(kind: "retrain.failed", subject: self.cases[index].spec.id, fields: [.init("reason", reason)])]
+                + self.retrainEnded(index, at: at)
         default:
             return self.end(index, state: "failed", reason: "\(task.id) failed: \(reason)")
         }
     }
 
-    public mutating func wake(_ tag: String, at: SimTime) -> [WorkflowStep] { [] }
+    public mutating func wake(_ tag: String, at: SimTime) -> [WorkflowStep] { self.windowDue(tag, at: at) }
 
     public func audit() -> WorkflowAudit {
         let finished = self.cases.filter { $0.outcome != nil }.count
@@ -153,16 +161,41 @@ public struct LifecycleWorkflow: Workflow {
         case .rung(let rung): name = "rung\(rung)"
         case .evaluate: name = "evaluate"
         case .register: name = "register"
+        case .quantize: name = "quantize"
+        case .evaluateInt8: name = "evaluate-int8"
+        case .deploy: name = "deploy"
+        case .servingTest: name = "serving-test"
+        case .promote: name = "promote"
+        case .window(let window): return TaskID(unchecked: "uc/\(self.cases[index].spec.id)/window/\(window)")
+        case .expand: name = "expand"
+        case .retrain: name = "retrain"
         }
-        return TaskID(unchecked: "uc/\(self.cases[index].spec.id)/\(name)")
+        let generation = self.cases[index].generation
+        return TaskID(unchecked: "uc/\(self.cases[index].spec.id)/\(generation > 1 ? "g\(generation)/" : "")\(name)")
     }
 
     mutating func end(_ index: Int, state: String, reason: String) -> [WorkflowStep] {
         guard self.cases[index].outcome == nil else { return [] }
         let record = self.cases[index].record
-        let outcome = UseCaseOutcome(
+        let serving = self.cases[index].serving
+        var outcome = UseCaseOutcome(
             id: self.cases[index].spec.id, state: state, model: state == "accepted" ? record?.label : nil,
             testAccuracy: record?.metrics.accuracy, testMacroF1: record?.metrics.macroF1, reason: reason)
+        if self.spec.serving != nil {
+            if let production = serving.productionVersion, let name = record?.name {
+                outcome.model = state == "accepted" ? "\(name)@v\(production)" : nil
+                outcome.production = "\(name)@v\(production)"
+            }
+            outcome.deployments = serving.deployments
+            outcome.promotions = serving.promotions
+        }
+        if self.spec.monitoring != nil {
+            outcome.alerts = serving.alertsFired
+            outcome.retrains = serving.retrains
+            outcome.accuracyBeforeDrift = serving.beforeDrift.accuracy
+            outcome.accuracyOnDriftBeforeRetrain = serving.driftBeforeRetrain.accuracy
+            outcome.accuracyOnDriftAfterRetrain = serving.driftAfterRetrain.accuracy
+        }
         self.cases[index].outcome = outcome
         var steps: [WorkflowStep] = [
             .record(kind: "usecase.ended", subject: outcome.id, fields: [

@@ -166,9 +166,13 @@ public struct LifecycleScenario: Sendable, Equatable, Codable {
     public var human: HumanPolicy
     /// The model search.
     public var search: SearchSettings
+    /// Serving (quantize, deploy, test, promote), when the scenario goes that far.
+    public var serving: ServingSettings?
+    /// Monitoring and the feedback loop (needs `serving`).
+    public var monitoring: MonitoringSettings?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case catalog, zoo, human, search
+        case catalog, zoo, human, search, serving, monitoring
         case useCases = "use_cases"
     }
 
@@ -183,6 +187,12 @@ public struct LifecycleScenario: Sendable, Equatable, Codable {
         self.zoo = try container.decodeIfPresent(String.self, forKey: .zoo) ?? "agents/zoo.yaml"
         self.human = try container.decodeIfPresent(HumanPolicy.self, forKey: .human) ?? HumanPolicy()
         self.search = try container.decodeIfPresent(SearchSettings.self, forKey: .search) ?? SearchSettings()
+        self.serving = try container.decodeIfPresent(ServingSettings.self, forKey: .serving)
+        self.monitoring = try container.decodeIfPresent(MonitoringSettings.self, forKey: .monitoring)
+        if self.monitoring != nil && self.serving == nil {
+            throw DecodingError.dataCorruptedError(
+                forKey: .monitoring, in: container, debugDescription: "monitoring watches a served model: add serving")
+        }
     }
 }
 

@@ -24,6 +24,8 @@ public struct Roster: Sendable {
         public var joinedAt: MonotonicTime
         /// When anything was last heard from it.
         public var lastHeard: MonotonicTime
+        /// The services it advertised.
+        public var services: [String: String] = [:]
     }
 
     /// Why a member left the roster.
@@ -73,6 +75,15 @@ public struct Roster: Sendable {
         self.byID[id]?.incarnation == incarnation
     }
 
+    /// Every member's services, keyed `<agent id>.<service>`: the directory awardees receive.
+    public var directory: [String: String] {
+        var directory: [String: String] = [:]
+        for member in self.byID.values {
+            for (name, value) in member.services { directory["\(member.id).\(name)"] = value }
+        }
+        return directory
+    }
+
     /// The members of `role`, by id.
     public func members(of role: Role) -> [Member] {
         self.byID.values.filter { $0.role == role }.sorted { $0.id < $1.id }
@@ -110,7 +121,8 @@ public struct Roster: Sendable {
             pid: hello.pid,
             host: hello.host,
             joinedAt: now,
-            lastHeard: now
+            lastHeard: now,
+            services: hello.services
         )
         guard let existing = self.byID[id] else {
             self.byID[id] = candidate

@@ -9,12 +9,16 @@ public struct Hello: WireBody {
     public var pid: UInt32
     /// The host name (physical).
     public var host: String
+    /// Services the agent offers to others, by name (such as `inference` →
+    /// `http://10.0.0.2:8080`); physical, passed on to awardees as a directory.
+    public var services: [String: String]
 
-    public init(role: Role, capacity: UInt32, pid: UInt32, host: String) {
+    public init(role: Role, capacity: UInt32, pid: UInt32, host: String, services: [String: String] = [:]) {
         self.role = role
         self.capacity = capacity
         self.pid = pid
         self.host = host
+        self.services = services
     }
 
     public func encode(into writer: inout WireWriter) {
@@ -22,6 +26,7 @@ public struct Hello: WireBody {
         writer.write(self.capacity)
         writer.write(self.pid)
         writer.write(self.host)
+        StringPairs.write(self.services, into: &writer)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -36,6 +41,7 @@ public struct Hello: WireBody {
         }
         self.pid = try reader.readUInt32("hello.pid")
         self.host = try reader.readString("hello.host", maxLength: 255)
+        self.services = try StringPairs.read("hello.services", from: &reader)
     }
 }
 
@@ -90,5 +96,37 @@ public struct Notice: Sendable, Equatable {
         var reader = WireReader(bytes)
         self.reason = try reader.readString("notice.reason", maxLength: 1024)
         try reader.expectEnd("notice body")
+    }
+}
+
+/// A small string map on the wire: `u16` count, then (`string` key, `string` value) pairs in key
+/// order; at most 64 pairs of at most 256-byte keys and 1024-byte values.
+public enum StringPairs {
+    /// The most pairs accepted.
+    public static let maxPairs = 64
+
+    /// Appends `pairs`, keys sorted.
+    public static func write(_ pairs: [String: String], into writer: inout WireWriter) {
+        precondition(pairs.count <= maxPairs, "more than \(maxPairs) pairs")
+        writer.write(UInt16(pairs.count))
+        for key in pairs.keys.sorted() {
+            writer.write(key)
+            writer.write(pairs[key]!)
+        }
+    }
+
+    /// Reads pairs, rejecting too many, oversized or repeated keys.
+    public static func read(_ field: String, from reader: inout WireReader) throws(WireError) -> [String: String] {
+        let count = Int(try reader.readUInt16(field + ".count"))
+        guard count <= maxPairs else { throw WireError(.oversized, "\(field): \(count) pairs, at most \(maxPairs)") }
+        var pairs: [String: String] = [:]
+        for _ in 0..<count {
+            let key = try reader.readString(field + ".key", maxLength: 256)
+            let value = try reader.readString(field + ".value", maxLength: 1024)
+            guard pairs.updateValue(value, forKey: key) == nil else {
+                throw WireError(.invalidField, "\(field): key \(key) appears twice")
+            }
+        }
+        return pairs
     }
 }

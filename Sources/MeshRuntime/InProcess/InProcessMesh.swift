@@ -83,10 +83,12 @@ public enum InProcessMesh {
             for (id, role) in self.scenario.agentIDs {
                 let transport = try ZeroMQTransport(
                     connectingTo: self.endpoint, context: self.context, options: .init(name: id.rawValue), logger: self.logger)
+                let (worker, services) = try await AgentProcess.makeWorker(for: role, logger: self.logger)
                 agents.append(Agent(
                     configuration: AgentConfiguration(
-                        id: id, role: role, incarnation: incarnation, pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName),
-                    transport: transport, worker: AgentProcess.worker(for: role), clock: clock, logger: self.logger))
+                        id: id, role: role, incarnation: incarnation, pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName,
+                        services: services),
+                    transport: transport, worker: worker, clock: clock, logger: self.logger))
             }
             let expected = self.scenario.expectedHandoffs
             try await withThrowingTaskGroup(of: Void.self) { group in

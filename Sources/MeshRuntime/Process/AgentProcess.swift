@@ -3,6 +3,7 @@ public import Logging
 public import MeshAgents
 public import MeshCore
 import MeshCompute
+import MeshServer
 import MeshZeroMQ
 import ServiceLifecycle
 import UnixSignals
@@ -22,8 +23,31 @@ public enum AgentProcess {
         case .data: CompositeWorker([RelayWorker(), DataWorker()])
         case .model: CompositeWorker([RelayWorker(), RecordWorker.model])
         case .oversight: CompositeWorker([RelayWorker(), RecordWorker.oversight])
-        default: RelayWorker()
+        case .pipeline: CompositeWorker([RelayWorker(), PipelineWorker()])
+        case .monitoring: CompositeWorker([RelayWorker(), MonitoringWorker()])
+        case .coordinator: RelayWorker()
         }
+    }
+
+    /// The worker of `role` and the services its agent advertises: a pipeline agent starts its
+    /// inference API first (on `MESHWORK_INFERENCE_HOST`:`MESHWORK_INFERENCE_PORT`, by default
+    /// 127.0.0.1 and a free port) and advertises it as `inference`.
+    public static func makeWorker(for role: Role, logger: Logger) async throws -> (worker: any Worker, services: [String: String]) {
+        guard role == .pipeline else { return (self.worker(for: role), [:]) }
+        let environment = ProcessInfo.processInfo.environment
+        let host = environment["MESHWORK_INFERENCE_HOST"] ?? "127.0.0.1"
+        guard let port = Int(environment["MESHWORK_INFERENCE_PORT"] ?? "0"), (0...65_535).contains(port) else {
+            throw RuntimeError(.usage, "MESHWORK_INFERENCE_PORT must be a port number, 0 for a free one")
+        }
+        let pipeline = PipelineWorker(host: host, port: port, logger: logger)
+        let url: String
+        do {
+            url = try await pipeline.start()
+        } catch {
+            throw RuntimeError(.transport, "the inference API cannot listen on \(host):\(port): \(error)")
+        }
+        logger.notice("inference API listening", metadata: ["mesh.inference": "\(url)"])
+        return (CompositeWorker([RelayWorker(), pipeline]), ["inference": url])
     }
 
     /// Joins the mesh at `endpoint` as `id` and serves until SIGTERM/SIGINT or the coordinator's shutdown.
@@ -47,12 +71,12 @@ public enum AgentProcess {
         } catch {
             throw RuntimeError(.transport, "cannot connect to \(endpoint): \(error)")
         }
+        let (worker, services) = try await self.makeWorker(for: role, logger: logger)
         let configuration = AgentConfiguration(
             id: id, role: role, capacity: capacity, incarnation: ProcessEnvironment.newIncarnation(),
-            pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName)
+            pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName, services: services)
         let agent = Agent(
-            configuration: configuration, transport: transport, worker: self.worker(for: role), clock: SystemClock(),
-            logger: logger)
+            configuration: configuration, transport: transport, worker: worker, clock: SystemClock(), logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: id.rawValue)],
             gracefulShutdownSignals: [.sigterm, .sigint],

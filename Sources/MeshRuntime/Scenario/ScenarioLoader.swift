@@ -34,7 +34,9 @@ public enum ScenarioLoader {
                     expected: "a source of \(files.catalog) (\(source) is not there)")
             }
         }
-        return LifecycleSpec(useCases: useCases, catalog: catalog, zoo: zoo, human: files.human, search: files.search)
+        return LifecycleSpec(
+            useCases: useCases, catalog: catalog, zoo: zoo, human: files.human, search: files.search, serving: files.serving,
+            monitoring: files.monitoring)
     }
 
     /// Decodes the YAML file at `path` as a `T`, with the same one-line errors as a scenario.

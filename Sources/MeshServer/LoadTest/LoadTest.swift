@@ -36,6 +36,9 @@ public enum LoadTest {
         public var warmUp: Duration
         /// The client's event-loop threads.
         public var threads: Int
+        /// Measured requests the run waits for past `duration` (at most a minute more), so that a
+        /// short run on a loaded machine still reports something.
+        public var minimumRequests: Int
 
         /// A configuration; `duration` is capped at 10 minutes.
         public init(
@@ -47,7 +50,8 @@ public enum LoadTest {
             connections: Int = 64,
             duration: Duration = .seconds(10),
             warmUp: Duration = .seconds(1),
-            threads: Int = 1
+            threads: Int = 1,
+            minimumRequests: Int = 0
         ) {
             self.host = host
             self.port = port
@@ -58,6 +62,7 @@ public enum LoadTest {
             self.duration = min(duration, .seconds(600))
             self.warmUp = warmUp
             self.threads = max(1, threads)
+            self.minimumRequests = max(0, minimumRequests)
         }
 
         /// The request as it goes on the wire.
@@ -91,9 +96,12 @@ public enum LoadTest {
         on group: MultiThreadedEventLoopGroup
     ) async throws -> LoadTestReport {
         let start = NIODeadline.now()
+        let stopAt = start + TimeAmount(configuration.warmUp) + TimeAmount(configuration.duration)
         let plan = Plan(
             measureFrom: start + TimeAmount(configuration.warmUp),
-            stopAt: start + TimeAmount(configuration.warmUp) + TimeAmount(configuration.duration)
+            stopAt: stopAt,
+            hardStop: stopAt + .seconds(configuration.minimumRequests > 0 ? 60 : 0),
+            minimumRequests: configuration.minimumRequests
         )
         let request = ByteBuffer(bytes: configuration.requestBytes)
         var results: [EventLoopFuture<ConnectionResult>] = []
@@ -125,13 +133,15 @@ public enum LoadTest {
         var latencies: [UInt64] = []
         var non2xx = 0
         var errors = connectFailures
+        var lastMeasured = plan.stopAt
         for result in results {
             let outcome = try await result.get()
             latencies += outcome.latencies
             non2xx += outcome.non2xx
             errors += outcome.errors
+            lastMeasured = max(lastMeasured, outcome.lastMeasured)
         }
-        let measured = Double((plan.stopAt - plan.measureFrom).nanoseconds) / 1e9
+        let measured = Double((lastMeasured - plan.measureFrom).nanoseconds) / 1e9
         return LoadTestReport(
             connections: configuration.connections,
             seconds: measured,
@@ -141,10 +151,31 @@ public enum LoadTest {
         )
     }
 
-    /// When to start counting and when to stop.
-    struct Plan: Sendable {
-        var measureFrom: NIODeadline
-        var stopAt: NIODeadline
+    /// When to start counting and when to stop, shared by the connections.
+    final class Plan: Sendable {
+        let measureFrom: NIODeadline
+        /// The planned end.
+        let stopAt: NIODeadline
+        /// The end when fewer than `minimumRequests` were measured by `stopAt`.
+        let hardStop: NIODeadline
+        let minimumRequests: Int
+        private let measured = Atomic<Int>(0)
+
+        init(measureFrom: NIODeadline, stopAt: NIODeadline, hardStop: NIODeadline, minimumRequests: Int) {
+            self.measureFrom = measureFrom
+            self.stopAt = stopAt
+            self.hardStop = hardStop
+            self.minimumRequests = minimumRequests
+        }
+
+        /// Whether a request answered at `now` still counts and the run goes on.
+        func isOpen(at now: NIODeadline) -> Bool {
+            now < self.stopAt
+                || (now < self.hardStop && self.measured.load(ordering: .relaxed) < self.minimumRequests)
+        }
+
+        /// Counts one measured request.
+        func count() { self.measured.add(1, ordering: .relaxed) }
     }
 
     /// What one connection saw.
@@ -152,6 +183,8 @@ public enum LoadTest {
         var latencies: [UInt64] = []
         var non2xx = 0
         var errors = 0
+        /// When its last measured request was answered.
+        var lastMeasured = NIODeadline.uptimeNanoseconds(0)
     }
 }
 
@@ -216,7 +249,7 @@ private final class LoadConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         if !self.finished {
             // The server closed a connection the load test still wanted.
-            if NIODeadline.now() < self.plan.stopAt { self.result.errors += 1 }
+            if self.plan.isOpen(at: .now()) { self.result.errors += 1 }
             self.finished = true
             self.done.succeed(self.result)
         }
@@ -230,11 +263,14 @@ private final class LoadConnectionHandler: ChannelInboundHandler {
 
     private func completed(status: Int, context: ChannelHandlerContext) {
         let now = NIODeadline.now()
-        if self.sentAt >= self.plan.measureFrom && now <= self.plan.stopAt {
+        let open = self.plan.isOpen(at: now)
+        if self.sentAt >= self.plan.measureFrom && (open || now <= self.plan.stopAt) {
             self.result.latencies.append(UInt64((now - self.sentAt).nanoseconds))
+            self.result.lastMeasured = now
             if !(200..<300).contains(status) { self.result.non2xx += 1 }
+            self.plan.count()
         }
-        if now < self.plan.stopAt {
+        if open {
             self.send(context: context)
         } else {
             self.finish(context: context)

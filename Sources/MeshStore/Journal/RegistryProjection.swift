@@ -91,11 +91,60 @@ enum RegistryProjection {
                     record.field("seed") ?? "0", metrics, record.field("weights"), time,
                 ])
             try Self.stage(subject, "model-registered", time, db)
+        case "pipeline.deployed", "pipeline.promoted":
+            guard let (model, number) = Self.modelVersion(record.field("version")), let alias = record.field("alias") else { return }
+            let previous = try Int.fetchOne(
+                db, sql: "SELECT version FROM model_aliases WHERE model = ? AND alias = ?", arguments: [model, alias])
+            try db.execute(
+                sql: """
+                    INSERT INTO model_aliases (model, alias, version, set_us, set_by) VALUES (?, ?, ?, ?, 'pipeline')
+                    ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version, set_us = excluded.set_us
+                    """,
+                arguments: [model, alias, number, time])
+            try db.execute(
+                sql: """
+                    INSERT INTO model_alias_history (model, alias, version, previous_version, set_us, set_by, reason)
+                    VALUES (?, ?, ?, ?, ?, 'pipeline', ?)
+                    """,
+                arguments: [model, alias, number, previous, time, record.kind == "pipeline.promoted" ? "promoted" : "deployed"])
+            try Self.stage(subject, record.kind == "pipeline.promoted" ? "in-production" : "in-staging", time, db)
+        case "monitoring.window":
+            let labels = Self.json([.init("use_case", subject), .init("version", record.field("version") ?? "")])
+            for (series, field) in [
+                ("stream_accuracy", "accuracy"), ("stream_held_out_accuracy", "held_out_accuracy"),
+                ("drift_ks_features", "ks_flagged"), ("drift_max_psi", "max_psi"),
+            ] {
+                guard let value = record.field(field).flatMap(Double.init) else { continue }
+                try db.execute(
+                    sql: "INSERT INTO metrics (series, labels, time_us, value) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    arguments: [series, labels, time, value])
+            }
+        case "alert.firing":
+            try db.execute(
+                sql: """
+                    INSERT INTO alerts (rule, subject, state, since_us, evidence) VALUES (?, ?, 'firing', ?, ?)
+                    ON CONFLICT (rule, subject, since_us) DO NOTHING
+                    """,
+                arguments: [record.field("alert") ?? "", subject, time, Self.json(record.fields)])
+        case "alert.resolved":
+            try db.execute(
+                sql: "UPDATE alerts SET state = 'resolved', resolved_us = ? WHERE rule = ? AND subject = ? AND state = 'firing'",
+                arguments: [time, record.field("alert") ?? "", subject])
+        case "retrain.requested":
+            try Self.stage(subject, "retraining", time, db)
         case "usecase.ended":
             try Self.stage(subject, record.field("state") ?? "ended", time, db)
         default:
             return
         }
+    }
+
+    /// `name@vN` as its parts.
+    private static func modelVersion(_ label: String?) -> (String, Int)? {
+        guard let label, let at = label.lastIndex(of: "@"), label[label.index(after: at)...].hasPrefix("v"),
+            let number = Int(label[label.index(at, offsetBy: 2)...])
+        else { return nil }
+        return (String(label[..<at]), number)
     }
 
     private static func stage(_ useCase: String, _ stage: String, _ time: Int64, _ db: Database) throws {

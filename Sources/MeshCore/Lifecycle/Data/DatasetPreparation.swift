@@ -14,6 +14,8 @@ struct DatasetPreparation {
     private(set) var labels: [Int] = []
     private var rowsRead = 0
     private var extraRows = 0
+    /// Per row: whether it came with the request (kept in step with `labels`).
+    private var isExtra: [Bool] = []
     private var duplicatesRemoved = 0
     private var missingImputed = 0
     private var outliersClipped = 0
@@ -242,6 +244,7 @@ struct DatasetPreparation {
                 }
             }
         }
+        self.isExtra = Array(repeating: false, count: self.labels.count) + Array(repeating: true, count: extra.labels.count)
         self.features.append(contentsOf: extra.features.values)
         self.labels.append(contentsOf: extra.labels)
         self.extraRows = extra.labels.count
@@ -267,16 +270,32 @@ struct DatasetPreparation {
         self.duplicatesRemoved = self.labels.count - kept.count
         self.features = self.gather(kept)
         self.labels = kept.map { self.labels[$0] }
+        if !self.isExtra.isEmpty { self.isExtra = kept.map { self.isExtra[$0] } }
     }
 
     /// Stratified train/validation/test rows, each ascending: the test rows first (fraction
     /// `test`), then the validation rows from the rest (fraction `validation / (train + validation)`),
     /// both from the stream `data/<use case>/split`.
     private func split() throws(DataError) -> (train: [Int], validation: [Int], test: [Int]) {
+        guard self.request.extraRowsTrainOnly, self.isExtra.contains(true) else { return try self.split(self.labels.indices.map { $0 }) }
+        let source = self.labels.indices.filter { !self.isExtra[$0] }
+        let extra = self.labels.indices.filter { self.isExtra[$0] }
+        let (train, validation, test) = try self.split(source)
+        return ((train + extra).sorted(), validation, test)
+    }
+
+    /// The split of `rows` (ascending indices into `labels`), as indices into `labels`.
+    private func split(_ rows: [Int]) throws(DataError) -> (train: [Int], validation: [Int], test: [Int]) {
+        let labels = rows.map { self.labels[$0] }
+        let (train, validation, test) = try self.splitLabels(labels)
+        return (train.map { rows[$0] }, validation.map { rows[$0] }, test.map { rows[$0] })
+    }
+
+    private func splitLabels(_ labels: [Int]) throws(DataError) -> (train: [Int], validation: [Int], test: [Int]) {
         let fractions = self.request.split
         let needed = fractions.validation > 0 ? 3 : 2
         var perClass: [Int: Int] = [:]
-        for label in self.labels { perClass[label, default: 0] += 1 }
+        for label in labels { perClass[label, default: 0] += 1 }
         if let (label, count) = perClass.sorted(by: { $0.key < $1.key }).first(where: { $0.value < needed }) {
             throw DataError(
                 DatasetError(
@@ -292,7 +311,7 @@ struct DatasetPreparation {
         var random = SeededRandom(seed: self.request.seed, key: "data/\(self.request.useCaseID)/split")
         do {
             let first = try StratifiedSplit(
-                labels: self.labels,
+                labels: labels,
                 testFraction: fractions.test,
                 source: self.sourceName,
                 using: &random
@@ -300,7 +319,7 @@ struct DatasetPreparation {
             guard fractions.validation > 0 else { return (first.train, [], first.test) }
             let rest = first.train
             let second = try StratifiedSplit(
-                labels: rest.map { self.labels[$0] },
+                labels: rest.map { labels[$0] },
                 testFraction: fractions.validation / (fractions.train + fractions.validation),
                 source: self.sourceName,
                 using: &random

@@ -29,6 +29,9 @@ public struct PrepareRequest: Sendable, Hashable {
     /// Labelled rows appended to the source's before anything else (the feedback loop's "expand
     /// the dataset", or a stream source's window); a NaN is a missing value.
     public var extraRows: LabeledRows?
+    /// Whether the extra rows all go to the training split, the source's rows keeping the split
+    /// they had without them (the feedback loop: nothing of the hold-out moves into training).
+    public var extraRowsTrainOnly = false
 
     /// A request.
     public init(
@@ -102,7 +105,10 @@ public struct PrepareRequest: Sendable, Hashable {
             }
         }
         writer.write(self.extraRows != nil)
-        self.extraRows?.encode(into: &writer)
+        if let extraRows = self.extraRows {
+            extraRows.encode(into: &writer)
+            writer.write(self.extraRowsTrainOnly)
+        }
         return writer.bytes
     }
 
@@ -142,6 +148,7 @@ public struct PrepareRequest: Sendable, Hashable {
         }
         if try reader.readBool("prepare_request.has_extra_rows") {
             self.extraRows = try LabeledRows(from: &reader, field: "prepare_request.extra_rows")
+            self.extraRowsTrainOnly = try reader.readBool("prepare_request.extra_rows_train_only")
         } else {
             self.extraRows = nil
         }

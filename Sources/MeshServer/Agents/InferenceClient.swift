@@ -1,0 +1,91 @@
+import Foundation
+public import MeshCore
+
+/// Why an inference call did not give labels.
+public struct InferenceClientError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// A small client of the inference API (KServe v2 JSON) over one keep-alive connection, for the
+/// pipeline's end-to-end test and the monitoring agent's stream.
+///
+/// ```swift
+/// let client = try await InferenceClient.connect(url: "http://127.0.0.1:8080")
+/// let labels = try await client.labels(path: "/v2/models/digits-classifier/versions/1/infer", rows: frame)
+/// client.close()
+/// ```
+public final class InferenceClient: Sendable {
+    /// The connection, for raw requests.
+    public let connection: HTTPClientConnection
+
+    init(connection: HTTPClientConnection) {
+        self.connection = connection
+    }
+
+    /// Connects to `url` (`http://HOST:PORT`).
+    public static func connect(url: String) async throws -> InferenceClient {
+        guard url.hasPrefix("http://") else { throw InferenceClientError("\(url): not an http:// URL") }
+        let authority = url.dropFirst("http://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]),
+            (1...65_535).contains(port)
+        else { throw InferenceClientError("\(url): no port") }
+        var host = String(authority[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        do {
+            return InferenceClient(connection: try await HTTPClientConnection.connect(host: host, port: port))
+        } catch {
+            throw InferenceClientError("cannot connect to \(url): \(error)")
+        }
+    }
+
+    /// Closes the connection.
+    public func close() { self.connection.close() }
+
+    /// The predicted label of each row, asked in batches of at most `batch` rows.
+    public func labels(path: String, rows: TensorFrame, batch: Int = 512) async throws -> [Int] {
+        var labels: [Int] = []
+        labels.reserveCapacity(rows.rows)
+        var start = 0
+        while start < rows.rows {
+            let count = min(batch, rows.rows - start)
+            let values = Array(rows.values[(start * rows.columns)..<((start + count) * rows.columns)])
+            let response = try await self.connection.request(
+                "POST", path, body: Array(Self.body(shape: [count, rows.columns], values: values).utf8))
+            guard response.status == 200 else {
+                throw InferenceClientError(
+                    "POST \(path): HTTP \(response.status): \(String(decoding: response.body.prefix(300), as: UTF8.self))")
+            }
+            let answer = try Self.labels(in: response.body)
+            guard answer.count == count else {
+                throw InferenceClientError("POST \(path): \(answer.count) labels for \(count) rows")
+            }
+            labels += answer
+            start += count
+        }
+        return labels
+    }
+
+    /// A request body: one FP32 input tensor of `shape`, asking for the `label` output.
+    public static func body(shape: [Int], values: [Float]) -> String {
+        var text = #"{"inputs":[{"name":"input","shape":["#
+        text += shape.map(String.init).joined(separator: ",")
+        text += #"],"datatype":"FP32","data":["#
+        text += values.map { $0.description }.joined(separator: ",")
+        text += #"]}],"outputs":[{"name":"label"}]}"#
+        return text
+    }
+
+    /// The `label` output's data in a response body.
+    static func labels(in body: [UInt8]) throws -> [Int] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            let outputs = object["outputs"] as? [[String: Any]],
+            let label = outputs.first(where: { $0["name"] as? String == "label" }),
+            let data = label["data"] as? [NSNumber]
+        else { throw InferenceClientError("a response without a label output: \(String(decoding: body.prefix(300), as: UTF8.self))") }
+        return data.map(\.intValue)
+    }
+}

@@ -1,0 +1,62 @@
+public import MeshAgents
+public import MeshCore
+
+/// The monitoring agent's worker: `monitoring.window` sends a window of the stream through the
+/// production version on the pipeline agent's inference API (found in the award's service
+/// directory as `<agent>.inference`), counts correct labels, and measures drift per feature (PSI
+/// and two-sample KS) against the training reference. Latency is telemetry.
+///
+/// ```swift
+/// let worker = CompositeWorker([RelayWorker(), MonitoringWorker()])
+/// ```
+public struct MonitoringWorker: Worker {
+    /// The inference URL used when the directory has none (a run without a mesh).
+    public let fallbackInference: String?
+
+    public init(fallbackInference: String? = nil) {
+        self.fallbackInference = fallbackInference
+    }
+
+    public func canDo(_ work: String) -> Bool { work == ServingWork.window }
+
+    public func perform(_ assignment: Assignment) async -> TaskResult.Outcome {
+        await self.performReporting(assignment).outcome
+    }
+
+    public func performReporting(_ assignment: Assignment) async -> WorkReport {
+        let request: WindowRequest
+        do {
+            request = try WindowRequest(decoding: assignment.input)
+        } catch {
+            return WorkReport(.failed("malformedRequest: \(assignment.work): \(error)"))
+        }
+        let directory = assignment.context.keys.sorted().filter { $0.hasSuffix(".inference") }
+        guard let url = directory.first.flatMap({ assignment.context[$0] }) ?? self.fallbackInference else {
+            return WorkReport(.failed("noInference: no agent advertises an inference service"))
+        }
+        let head = request.head
+        let started = ContinuousClock.now
+        let predicted: [Int]
+        do {
+            let client = try await InferenceClient.connect(url: url)
+            defer { client.close() }
+            predicted = try await client.labels(
+                path: "/v2/models/\(head.name)/versions/\(head.version)/infer", rows: request.rows.features)
+        } catch {
+            return WorkReport(.failed("inference: \(error)"))
+        }
+        let elapsed = ContinuousClock.now - started
+        let right = zip(predicted, request.rows.labels).map { $0 == $1 }
+        let correct = right.filter { $0 }.count
+        let heldOutCorrect = right[head.heldOutFrom...].filter { $0 }.count
+        let drift = DriftStatistics.measure(request.rows.features, against: request.reference)
+        let report = WindowReport(
+            window: head.window, version: head.version, rows: request.rows.labels.count, correct: correct,
+            heldOutRows: request.rows.labels.count - head.heldOutFrom, heldOutCorrect: heldOutCorrect, drift: drift,
+            drifted: head.rule.isDrifted(drift))
+        let milliseconds = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15
+        return WorkReport(
+            .done(CanonicalJSON.encode(report)),
+            telemetry: ["window.inference_ms": String(Int(milliseconds.rounded())), "window.inference": url])
+    }
+}

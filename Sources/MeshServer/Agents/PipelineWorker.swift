@@ -1,0 +1,170 @@
+import Foundation
+public import Logging
+public import MeshAgents
+public import MeshCore
+import Synchronization
+
+/// The pipeline agent's worker: it owns a model registry served by an ``InferenceServer`` and
+/// does `pipeline.deploy` (serve a version under `staging`), `pipeline.test` (accuracy on the
+/// hold-out over HTTP, the edge cases, a bounded load test) and `pipeline.promote` (point
+/// `production` at a version, atomically).
+///
+/// The server starts with ``start()`` (the agent advertises its URL as the `inference` service)
+/// or, in a run without one, on the first task. Load-test latencies are physical: they go to the
+/// task's telemetry, never into its output.
+///
+/// ```swift
+/// let pipeline = PipelineWorker(logger: logger)
+/// let url = try await pipeline.start()            // http://127.0.0.1:PORT
+/// let worker = CompositeWorker([RelayWorker(), pipeline])
+/// ```
+public final class PipelineWorker: Worker, Sendable {
+    /// The versions served.
+    public let registry: ModelRegistry
+    /// The HTTP server.
+    public let server: InferenceServer
+    private let starting = Mutex<Task<String, any Error>?>(nil)
+    private let logger: Logger
+
+    /// A worker whose server will listen on `host:port` (port 0: a free one).
+    public init(host: String = "127.0.0.1", port: Int = 0, logger: Logger = Logger(label: "meshwork.pipeline")) {
+        self.registry = ModelRegistry(defaultAlias: "production")
+        self.server = InferenceServer(
+            registry: self.registry, configuration: InferenceServer.Configuration(host: host, port: port), logger: logger)
+        self.logger = logger
+    }
+
+    /// Starts the server once; returns its URL.
+    @discardableResult
+    public func start() async throws -> String {
+        let task = self.starting.withLock { task in
+            if let task { return task }
+            let server = self.server
+            let started = Task<String, any Error> {
+                try await server.start()
+                return server.url ?? ""
+            }
+            task = started
+            return started
+        }
+        return try await task.value
+    }
+
+    /// Stops the server.
+    public func stop() async { await self.server.stop() }
+
+    public func canDo(_ work: String) -> Bool {
+        work == ServingWork.deploy || work == ServingWork.test || work == ServingWork.promote
+    }
+
+    public func perform(_ assignment: Assignment) async -> TaskResult.Outcome {
+        await self.performReporting(assignment).outcome
+    }
+
+    public func performReporting(_ assignment: Assignment) async -> WorkReport {
+        do {
+            switch assignment.work {
+            case ServingWork.deploy: return WorkReport(.done(try self.deploy(DeployRequest(decoding: assignment.input))))
+            case ServingWork.promote:
+                let request = try CanonicalJSON.decode(PromoteRequest.self, from: assignment.input, what: "promote request")
+                return WorkReport(.done(try self.promote(request)))
+            case ServingWork.test: return try await self.test(ServingTestRequest(decoding: assignment.input))
+            default: return WorkReport(.failed("no worker here does \(assignment.work)"))
+            }
+        } catch let error as WireError {
+            return WorkReport(.failed("malformedRequest: \(assignment.work): \(error)"))
+        } catch {
+            return WorkReport(.failed("\(assignment.work): \(error)"))
+        }
+    }
+
+    // MARK: - Works
+
+    func deploy(_ request: DeployRequest) throws -> [UInt8] {
+        let head = request.head
+        if self.registry.version(head.name, number: head.version) == nil {
+            var files: [(bytes: [UInt8], source: String)] = [(request.fp32.bytes, "\(head.name)@v\(head.version).fp32")]
+            if let int8 = request.int8 { files.append((int8.bytes, "\(head.name)@v\(head.version).int8")) }
+            let version = try ModelVersion(
+                name: head.name, version: head.version, weightsFiles: files,
+                precision: head.precision == "int8" ? .int8 : .fp32, standardizer: head.standardizer,
+                metadata: ModelMetadata(datasetHash: head.dataset))
+            try self.registry.deploy(version, alias: head.alias)
+        } else {
+            // A re-driven deploy: the version is already here.
+            try self.registry.deploy(head.name, version: head.version, alias: head.alias)
+        }
+        self.logger.info("deployed", metadata: ["model": "\(head.name)@v\(head.version)", "alias": "\(head.alias)"])
+        return CanonicalJSON.encode(DeploymentReport(name: head.name, version: head.version, alias: head.alias, precision: head.precision))
+    }
+
+    func promote(_ request: PromoteRequest) throws -> [UInt8] {
+        guard let version = self.registry.version(request.name, number: request.version) else {
+            throw RegistryError(.versionNotFound, "model '\(request.name)' has no version \(request.version) here to promote")
+        }
+        try self.registry.deploy(request.name, version: request.version, alias: request.alias)
+        self.logger.info("promoted", metadata: ["model": "\(request.name)@v\(request.version)", "alias": "\(request.alias)"])
+        return CanonicalJSON.encode(DeploymentReport(
+            name: request.name, version: request.version, alias: request.alias, precision: version.precision.rawValue))
+    }
+
+    func test(_ request: ServingTestRequest) async throws -> WorkReport {
+        let url = try await self.start()
+        guard let port = self.server.port else { throw InferenceClientError("the server is not listening") }
+        let head = request.head
+        guard self.registry.version(head.name, number: head.version) != nil else {
+            return WorkReport(.failed("unknownModel: \(head.name)@v\(head.version) is not deployed here"))
+        }
+        let client = try await InferenceClient.connect(url: url)
+        defer { client.close() }
+        let path = "/v2/models/\(head.name)/versions/\(head.version)/infer"
+        let predicted = try await client.labels(path: path, rows: request.rows.features)
+        let correct = zip(predicted, request.rows.labels).filter { $0 == $1 }.count
+        let columns = request.rows.features.columns
+        let one = Array(request.rows.features.row(0))
+        var edgeCases: [ServingTestReport.EdgeCase] = []
+        let cases: [(String, String)] = [
+            ("wrong-shape", InferenceClient.body(shape: [1, columns + 1], values: one + [0])),
+            ("wrong-type", #"{"inputs":[{"name":"input","shape":[1,\#(columns)],"datatype":"BYTES","data":["#
+                + Array(repeating: #""a""#, count: columns).joined(separator: ",") + "]}]}"),
+            ("empty-batch", InferenceClient.body(shape: [0, columns], values: [])),
+            ("huge-batch", InferenceClient.body(
+                shape: [self.server.configuration.maximumBatchRows + 1, columns],
+                values: Array(repeating: 0, count: (self.server.configuration.maximumBatchRows + 1) * columns))),
+            ("not-json", "{\"inputs\": ["),
+            ("unknown-model", ""),
+        ]
+        for (name, body) in cases {
+            let target = name == "unknown-model" ? "/v2/models/no-such-model/infer" : path
+            let response = try await client.connection.request(
+                "POST", target, body: Array((body.isEmpty ? InferenceClient.body(shape: [1, columns], values: one) : body).utf8))
+            let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+            let refused = (400..<500).contains(response.status) && json?["error"] is String
+            edgeCases.append(.init(name: name, status: response.status, refused: refused))
+        }
+        let after = try await client.labels(path: path, rows: TensorFrame(rows: 1, columns: columns, values: one))
+        let servingAfter = after.first == predicted.first
+        // The load test: its figures are telemetry.
+        var telemetry: [String: String] = [:]
+        if head.milliseconds > 0 {
+            let load = try await LoadTest.run(LoadTest.Configuration(
+                port: port, path: path, body: Array(InferenceClient.body(shape: [1, columns], values: one).utf8),
+                connections: head.connections, duration: .milliseconds(head.milliseconds), warmUp: .milliseconds(100),
+                minimumRequests: 20))
+            telemetry = [
+                "load.requests": String(load.requests), "load.rps": String(Int(load.requestsPerSecond)),
+                "load.p50_ms": String(format: "%.3f", load.p50Milliseconds),
+                "load.p99_ms": String(format: "%.3f", load.p99Milliseconds), "load.errors": String(load.errors),
+                "load.connections": String(head.connections),
+            ]
+            self.logger.info("staging load test", metadata: ["model": "\(head.name)@v\(head.version)", "result": "\(load.summary)"])
+            if load.errors > 0 {
+                return WorkReport(.failed("loadTest: \(load.errors) errors in \(load.requests) requests: \(load.summary)"), telemetry: telemetry)
+            }
+        }
+        let report = ServingTestReport(
+            name: head.name, version: head.version, rows: request.rows.labels.count, correct: correct, edgeCases: edgeCases,
+            servingAfterEdgeCases: servingAfter)
+        return WorkReport(.done(CanonicalJSON.encode(report)), telemetry: telemetry)
+    }
+}
