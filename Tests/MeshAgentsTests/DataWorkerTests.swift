@@ -102,6 +102,10 @@ struct DataWorkerTests {
             }
             #expect(reason.hasPrefix("malformedRequest: request: "))
         }
+        #expect(
+            await Self.perform(.prepare, [])
+                == .failed("malformedRequest: request: truncated: prepare_request.magic: needs 4 bytes at offset 0, 0 left")
+        )
         let outcome = await Self.worker.perform(
             Assignment(task: TaskID(unchecked: "t"), work: "data.clean", input: [], simTime: .zero)
         )
@@ -124,20 +128,36 @@ struct DataWorkerTests {
     }
 }
 
-/// Wall times of `data.prepare` on digits, printed for docs/DATA.md; opt-in
+/// Times of `data.prepare` on digits, printed for docs/DATA.md; opt-in
 /// (`MESHWORK_MEASURE_DATA=1`), and meaningful in a release build only:
 /// `MESHWORK_MEASURE_DATA=1 swift test -c release --scratch-path .build-data --filter DataMeasurements`.
+/// Each figure is the median of 21 runs: the calling thread's CPU time (stable on a shared
+/// machine) and, after the slash, the wall time.
 @Suite("Data measurements", .enabled(if: ProcessInfo.processInfo.environment["MESHWORK_MEASURE_DATA"] == "1"))
 struct DataMeasurements {
-    static func median(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
-        var times: [Double] = []
-        for _ in 0..<runs {
+    static func threadCPUTime() -> Double {
+        #if canImport(Glibc)
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) * 1e3 + Double(time.tv_nsec) / 1e6
+        #else
+        return 0
+        #endif
+    }
+
+    static func median(_ name: String, _ body: () throws -> Void) rethrows -> String {
+        var cpu: [Double] = []
+        var wall: [Double] = []
+        for _ in 0..<21 {
             let start = ContinuousClock.now
+            let startCPU = Self.threadCPUTime()
             try body()
+            cpu.append(Self.threadCPUTime() - startCPU)
             let elapsed = ContinuousClock.now - start
-            times.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
+            wall.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
         }
-        return times.sorted()[runs / 2]
+        let format = { (value: Double) in String(format: "%.2f", value) }
+        return "\(name) \(format(cpu.sorted()[10]))/\(format(wall.sorted()[10])) ms"
     }
 
     @Test func prepareOnDigits() throws {
@@ -146,27 +166,42 @@ struct DataMeasurements {
         let text = try String(contentsOfFile: root + "/" + path, encoding: .utf8)
         let source = CatalogSource(id: "digits", kind: .csv(path: path), licence: "CC-BY-4.0", region: "eu", classes: Array(0...9))
         let plain = PrepareRequest(useCaseID: "digits-uc", source: source, seed: 7)
+        var bare = plain
+        bare.cleaning = CleaningOptions(imputeMissing: false, dropDuplicates: false, outlierK: 0)
+        bare.normalization = .none
         var augmented = plain
         augmented.augmentation = AugmentationOptions(copies: 1, noiseSigma: 0.5, shift: .init(width: 8, height: 8))
-        let runs = 21
-        let parse = try Self.median(runs) { _ = try CSVTable.parse(text: text, source: path) }
-        let prepare = try Self.median(runs) { _ = try PreparedDataset(preparing: plain, sourceText: text) }
         let dataset = try PreparedDataset(preparing: plain, sourceText: text)
-        let encode = Self.median(runs) { _ = dataset.encoded() }
         let bytes = dataset.encoded()
-        let decode = try Self.median(runs) { _ = try PreparedDataset(decoding: bytes) }
-        let withAugmentation = try Self.median(runs) { _ = try PreparedDataset(preparing: augmented, sourceText: text) }
-        let augmentedBytes = try PreparedDataset(preparing: augmented, sourceText: text).encoded().count
-        let worker = try Self.median(runs) { _ = try DataWorker.prepareNow(plain, baseDirectory: root).get() }
+        let lines = [
+            try Self.median("CSVTable.parse") { _ = try CSVTable.parse(text: text, source: path) },
+            try Self.median("prepare") { _ = try PreparedDataset(preparing: plain, sourceText: text) },
+            try Self.median("prepare without cleaning or scaling") { _ = try PreparedDataset(preparing: bare, sourceText: text) },
+            try Self.median("prepare with 1 augmented copy (shift + noise)") {
+                _ = try PreparedDataset(preparing: augmented, sourceText: text)
+            },
+            Self.median("encode") { _ = dataset.encoded() },
+            try Self.median("decode (with hash check)") { _ = try PreparedDataset(decoding: bytes) },
+            try Self.median("worker: read + prepare + encode") {
+                _ = try DataWorker.prepareNow(plain, baseDirectory: root).get()
+            },
+            try Self.median("discover (6 sources)") {
+                let request = DiscoveryRequest(
+                    useCaseID: "uc",
+                    policy: DataPolicy(licences: ["CC-BY-4.0"], regions: ["eu"]),
+                    catalog: Array(repeating: source, count: 6)
+                )
+                _ = try DiscoveryReport(answering: DiscoveryRequest(decoding: request.encoded())).encoded()
+            },
+        ]
         let profile = dataset.profile
+        print("data.prepare on digits, CPU/wall, median of 21:\n  " + lines.joined(separator: "\n  "))
         print(
             """
-            data.prepare on digits (median of \(runs)): parse \(parse) ms, prepare \(prepare) ms, \
-            encode \(encode) ms, decode \(decode) ms, prepare with augmentation \(withAugmentation) ms, \
-            worker (read + prepare + encode) \(worker) ms; \
             rows \(dataset.train.labels.count)/\(dataset.validation.labels.count)/\(dataset.test.labels.count), \
-            duplicates \(profile.duplicatesRemoved), outliers clipped \(profile.outliersClipped), \
-            bytes \(bytes.count), augmented bytes \(augmentedBytes), hash \(dataset.contentHash)
+            duplicates \(profile.duplicatesRemoved), outliers clipped \(profile.outliersClipped), bytes \(bytes.count), \
+            augmented bytes \(try PreparedDataset(preparing: augmented, sourceText: text).encoded().count), \
+            hash \(dataset.contentHash)
             """
         )
     }

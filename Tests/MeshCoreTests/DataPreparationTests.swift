@@ -367,6 +367,12 @@ struct DataPreparationTests {
         bad.augmentation = AugmentationOptions(copies: 0, noiseSigma: 1)
         #expect(throws: DataError.self) { try PreparedDataset(preparing: bad, sourceText: text) }
         #expect(throws: DataError.self) { try PreparedDataset(preparing: twoWay, sourceText: "label\n0\n1\n0\n1\n") }
+        do {
+            _ = try PreparedDataset(preparing: twoWay, sourceText: "x,label\n1,0\n2,0\n\n3,4294967296\n")
+            Issue.record("a 33-bit label was accepted")
+        } catch {
+            #expect(error.reason == "tiny.csv:5:2: label 4294967296 does not fit in 32 bits")
+        }
     }
 
     @Test func preparedDatasetBytesRoundTripAndRejectDamage() throws {
@@ -454,7 +460,7 @@ struct DataPreparationTests {
     }
 
     @Test func gaussianSamplerAndLogarithm() {
-        for x in [1e-300, 1e-10, 0.1, 0.5, 0.7071, 1, 1.5, 2, 3, 10, 1e10, 1e300, 5e-324] {
+        for x in [1e-300, 1e-10, 0.1, 0.5, 0.7071, 1, 1.5, 2, 3, 10, 1e10, 1e300, .leastNonzeroMagnitude] {
             let expected = Foundation.log(x)
             #expect(abs(GaussianSampler.naturalLogarithm(x) - expected) <= 4e-16 * max(1, abs(expected)), "ln \(x)")
         }

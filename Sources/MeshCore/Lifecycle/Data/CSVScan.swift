@@ -113,7 +113,9 @@ struct CSVScan {
 
     private static func isMissing(_ cell: ArraySlice<UInt8>) -> Bool {
         let text = Self.trimmed(cell)
-        guard text.count <= 4 else { return false }
-        return text.isEmpty || Self.missingMarkers.contains(String(decoding: text, as: UTF8.self).lowercased())
+        // Numbers, nearly every cell, are told apart by their first byte without making a String.
+        guard text.count <= 4, let first = text.first else { return text.isEmpty }
+        guard first == UInt8(ascii: "?") || (first | 0x20) == UInt8(ascii: "n") else { return false }
+        return Self.missingMarkers.contains(String(decoding: text, as: UTF8.self).lowercased())
     }
 }

@@ -45,6 +45,14 @@ struct DatasetPreparation {
         guard !self.labels.isEmpty else {
             throw DataError(.invalidData, self.sourceID, "\(self.sourceName): no rows")
         }
+        let classLabels = self.request.source.classes?.sorted() ?? Array(Set(self.labels)).sorted()
+        guard classLabels.count <= ComputeLimits.maximumClasses else {
+            throw DataError(
+                .invalidData,
+                self.sourceID,
+                "\(self.sourceName): \(classLabels.count) classes, at most \(ComputeLimits.maximumClasses)"
+            )
+        }
         if self.request.cleaning.dropDuplicates { self.dropDuplicates() }
         let (train, validation, test) = try self.split()
         try self.impute(training: train)
@@ -77,7 +85,6 @@ struct DatasetPreparation {
             standardizer.apply(to: &validationFeatures)
             standardizer.apply(to: &testFeatures)
         }
-        let classLabels = self.request.source.classes?.sorted() ?? Array(Set(self.labels)).sorted()
         let profile = DatasetProfile(
             sourceID: self.sourceID,
             rowsRead: self.rowsRead,
@@ -137,6 +144,19 @@ struct DatasetPreparation {
             self.labels = table.labels
             if self.request.cleaning.imputeMissing {
                 for cell in scan.missing { self.features[cell.row * self.width + cell.feature] = .nan }
+            }
+            // Labels travel as i32 (LabeledRows); a wider one would silently become another class.
+            if let row = self.labels.firstIndex(where: { Int32(exactly: $0) == nil }) {
+                throw DataError(
+                    DatasetError(
+                        .invalidLabel,
+                        source: self.sourceName,
+                        line: scan.lineOfRow[row],
+                        column: labelColumn,
+                        "label \(self.labels[row]) does not fit in 32 bits"
+                    ),
+                    sourceID: source.id
+                )
             }
             if let classes = source.classes {
                 let allowed = Set(classes)
