@@ -60,6 +60,29 @@ struct DataPreparationTests {
         Self.expectStratified(dataset, fractions)
     }
 
+    /// The feedback loop's expansion: extra rows all go to training, the source rows keep the
+    /// split they had without them (nothing of the hold-out moves into training).
+    @Test func extraRowsForTrainingOnlyLeaveTheSourceSplitAsItWas() throws {
+        var plain = PrepareRequest(useCaseID: "digits-uc", source: Self.digits, seed: 42)
+        plain.normalization = .none  // nor clipping: both take their statistics from training rows
+        plain.cleaning.outlierK = 0
+        let before = try Self.prepare(plain)
+        let extra = LabeledRows(
+            features: TensorFrame(rows: 30, columns: 64, values: (0..<(30 * 64)).map { Float($0 % 17) + 0.5 }),
+            labels: (0..<30).map { $0 % 10 })
+        var expanded = plain
+        expanded.extraRows = extra
+        expanded.extraRowsTrainOnly = true
+        #expect(try PrepareRequest(decoding: expanded.encoded()) == expanded)
+        let after = try Self.prepare(expanded)
+        #expect(after.test == before.test && after.validation == before.validation)
+        #expect(after.train.labels.count == before.train.labels.count + 30)
+        #expect(after.profile.extraRows == 30)
+        // Mixed in before the split instead, the same rows reshuffle the hold-out.
+        expanded.extraRowsTrainOnly = false
+        #expect(try Self.prepare(expanded).test != before.test)
+    }
+
     @Test func normalizationUsesTheTrainingSplitOnly() throws {
         let dataset = try Self.prepare(PrepareRequest(useCaseID: "digits-uc", source: Self.digits, seed: 11))
         let scaler = dataset.standardizer
