@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "MeshServerTests",
             dependencies: [
-                "MeshServer", "MeshCompute", "MeshCore",
+                "MeshServer", "MeshCompute", "MeshCore", "MeshAgents",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

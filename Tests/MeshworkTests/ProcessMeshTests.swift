@@ -144,6 +144,7 @@ struct ProcessMeshTests {
                   drift: { at_hour: 2 }
                   alerts: [{ name: DataDrift, condition: drift }]
                   retrain: { windows: 2, epochs: 10 }
+                  webhook: http://127.0.0.1:9/alerts   # nobody listens: delivery fails, the run does not
             agents: { compute: 2 }
             """, named: "lifecycle.yaml", in: directory)
         let runs = directory + "/runs"
@@ -168,6 +169,7 @@ struct ProcessMeshTests {
         #expect(try store.aliasHistory(of: "digits-classifier").count == 4)
         #expect(try store.alerts().contains { $0.rule == "DataDrift" })
         #expect(try store.metrics("stream_held_out_accuracy").count == 8)
+        #expect(try store.readJournal().entries.contains { $0.record.kind == "alert.notified" && $0.record.field("status") == "firing" })
         let telemetry = try store.physicalEvents(kind: "telemetry")
         #expect(telemetry.contains { $0.task.hasSuffix("/serving-test") && $0.detail.contains("load.p99_ms=") })
         #expect(telemetry.contains { $0.task.contains("/window/") && $0.detail.contains("window.inference=http://") })

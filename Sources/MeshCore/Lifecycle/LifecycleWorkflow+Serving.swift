@@ -29,6 +29,7 @@ extension LifecycleWorkflow {
         var retrains = 0
         var alertsFired = 0
         var heldWindows: [Int] = []
+        var notifications = 0
         var beforeDrift = Tally()
         var driftBeforeRetrain = Tally()
         var driftAfterRetrain = Tally()
@@ -264,6 +265,7 @@ extension LifecycleWorkflow {
             case .fire(let startsAt)?:
                 self.cases[index].serving.alertsFired += 1
                 fired.append(rule.name)
+                steps += self.notify(index, rule, firing: true, startsAt: startsAt, endsAt: nil, report: report, at: at)
                 steps.append(.record(kind: "alert.firing", subject: id, fields: [
                     .init("alert", rule.name), .init("severity", rule.severity), .init("condition", rule.condition.rawValue),
                     .init("window", String(window)), .init("starts_at", SimClock.iso8601(startsAt)),
@@ -271,6 +273,7 @@ extension LifecycleWorkflow {
                     .init("ks_flagged", String(report.ksFlagged)),
                 ]))
             case .resolve(let startsAt, let endsAt)?:
+                steps += self.notify(index, rule, firing: false, startsAt: startsAt, endsAt: endsAt, report: report, at: at)
                 steps.append(.record(kind: "alert.resolved", subject: id, fields: [
                     .init("alert", rule.name), .init("window", String(window)), .init("starts_at", SimClock.iso8601(startsAt)),
                     .init("ends_at", SimClock.iso8601(endsAt)),
@@ -293,6 +296,29 @@ extension LifecycleWorkflow {
             if !self.cases[index].serving.retraining { steps += self.endMonitored(index) }
         }
         return steps
+    }
+
+    /// Posts an alert's change to the scenario's webhook, when it has one.
+    mutating func notify(
+        _ index: Int, _ rule: AlertRule, firing: Bool, startsAt: SimTime, endsAt: SimTime?, report: WindowReport, at: SimTime
+    ) -> [WorkflowStep] {
+        guard let webhook = self.spec.monitoring?.webhook else { return [] }
+        let summary = "window \(report.window): accuracy \(Self.format(report.accuracy)), \(report.ksFlagged) features flagged by KS"
+        let payload = AlertmanagerPayload(
+            rule: rule, subject: self.cases[index].spec.id, firing: firing, startsAt: startsAt, endsAt: endsAt, summary: summary,
+            run: "seed-\(self.seed)")
+        self.cases[index].serving.notifications += 1
+        return [self.schedule(
+            index, .notify(self.cases[index].serving.notifications), role: .monitoring, work: ServingWork.notify,
+            input: CanonicalJSON.encode(AlertNotification(webhook: webhook, payload: payload)), duration: Self.seconds(10), at: at)]
+    }
+
+    mutating func notified(_ index: Int, output: [UInt8]) throws(WireError) -> [WorkflowStep] {
+        let posted = try CanonicalJSON.decode([String: String].self, from: output, what: "notification")
+        return [.record(kind: "alert.notified", subject: self.cases[index].spec.id, fields: [
+            .init("alert", posted["alert"] ?? ""), .init("status", posted["status"] ?? ""),
+            .init("webhook", self.spec.monitoring?.webhook ?? ""),
+        ])]
     }
 
     // MARK: - Retraining

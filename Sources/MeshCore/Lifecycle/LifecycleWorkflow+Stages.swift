@@ -199,6 +199,7 @@ extension LifecycleWorkflow {
         case .window(let window): return try self.windowMeasured(index, window, output: output, at: at)
         case .expand: return try self.expanded(index, output: output, at: at)
         case .retrain: return try self.retrained(index, output: output, at: at)
+        case .notify: return try self.notified(index, output: output)
         }
     }
 

@@ -27,7 +27,7 @@ public struct LifecycleWorkflow: Workflow {
     enum Step: Sendable {
         case intake, discover, feasibility, gate(GateRequest.Gate), prepare, select, pretrain
         case trial(String, rung: Int), rung(Int), evaluate, register
-        case quantize, evaluateInt8, deploy, servingTest, promote, window(Int), expand, retrain
+        case quantize, evaluateInt8, deploy, servingTest, promote, window(Int), expand, retrain, notify(Int)
     }
 
     struct Pending: Sendable {
@@ -167,6 +167,7 @@ public struct LifecycleWorkflow: Workflow {
         case .servingTest: name = "serving-test"
         case .promote: name = "promote"
         case .window(let window): return TaskID(unchecked: "uc/\(self.cases[index].spec.id)/window/\(window)")
+        case .notify(let number): return TaskID(unchecked: "uc/\(self.cases[index].spec.id)/notify/\(number)")
         case .expand: name = "expand"
         case .retrain: name = "retrain"
         }

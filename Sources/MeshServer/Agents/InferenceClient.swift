@@ -26,15 +26,24 @@ public final class InferenceClient: Sendable {
         self.connection = connection
     }
 
-    /// Connects to `url` (`http://HOST:PORT`).
-    public static func connect(url: String) async throws -> InferenceClient {
+    /// The host, port and path of an `http://HOST:PORT[/PATH]` URL.
+    public static func parse(url: String) throws -> (host: String, port: Int, path: String) {
         guard url.hasPrefix("http://") else { throw InferenceClientError("\(url): not an http:// URL") }
-        let authority = url.dropFirst("http://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        let rest = url.dropFirst("http://".count)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<slash]
         guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]),
             (1...65_535).contains(port)
         else { throw InferenceClientError("\(url): no port") }
         var host = String(authority[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let path = rest[slash...].isEmpty ? "/" : String(rest[slash...])
+        return (host, port, path)
+    }
+
+    /// Connects to `url` (`http://HOST:PORT`).
+    public static func connect(url: String) async throws -> InferenceClient {
+        let (host, port, _) = try Self.parse(url: url)
         do {
             return InferenceClient(connection: try await HTTPClientConnection.connect(host: host, port: port))
         } catch {

@@ -17,13 +17,14 @@ public struct MonitoringWorker: Worker {
         self.fallbackInference = fallbackInference
     }
 
-    public func canDo(_ work: String) -> Bool { work == ServingWork.window }
+    public func canDo(_ work: String) -> Bool { work == ServingWork.window || work == ServingWork.notify }
 
     public func perform(_ assignment: Assignment) async -> TaskResult.Outcome {
         await self.performReporting(assignment).outcome
     }
 
     public func performReporting(_ assignment: Assignment) async -> WorkReport {
+        if assignment.work == ServingWork.notify { return await self.notify(assignment) }
         let request: WindowRequest
         do {
             request = try WindowRequest(decoding: assignment.input)
@@ -58,5 +59,37 @@ public struct MonitoringWorker: Worker {
         return WorkReport(
             .done(CanonicalJSON.encode(report)),
             telemetry: ["window.inference_ms": String(Int(milliseconds.rounded())), "window.inference": url])
+    }
+
+    /// Posts the alert to the webhook, three tries 200 ms apart; the output is the same whether it
+    /// was delivered or not (delivery is physical: telemetry and the agent's log).
+    func notify(_ assignment: Assignment) async -> WorkReport {
+        let notification: AlertNotification
+        do {
+            notification = try CanonicalJSON.decode(AlertNotification.self, from: assignment.input, what: "alert notification")
+        } catch {
+            return WorkReport(.failed("malformedRequest: \(assignment.work): \(error)"))
+        }
+        let output = CanonicalJSON.encode([
+            "alert": notification.payload.groupLabels["alertname"] ?? "", "status": notification.payload.status,
+        ])
+        var telemetry = ["webhook.url": notification.webhook]
+        let body = CanonicalJSON.encode(notification.payload)
+        for attempt in 1...3 {
+            do {
+                let (host, port, path) = try InferenceClient.parse(url: notification.webhook)
+                let connection = try await HTTPClientConnection.connect(host: host, port: port)
+                defer { connection.close() }
+                let response = try await connection.request("POST", path, body: body)
+                telemetry["webhook.status"] = String(response.status)
+                telemetry["webhook.attempts"] = String(attempt)
+                if (200..<300).contains(response.status) { break }
+            } catch {
+                telemetry["webhook.error"] = "\(error)"
+                telemetry["webhook.attempts"] = String(attempt)
+            }
+            if attempt < 3 { try? await Task.sleep(for: .milliseconds(200)) }
+        }
+        return WorkReport(.done(output), telemetry: telemetry)
     }
 }

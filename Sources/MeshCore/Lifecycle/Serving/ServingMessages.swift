@@ -8,6 +8,20 @@ public enum ServingWork {
     public static let promote = "pipeline.promote"
     /// Monitoring agent: send a stream window through the production model and measure it.
     public static let window = "monitoring.window"
+    /// Monitoring agent: post an alert to the scenario's webhook (Alertmanager's JSON shape).
+    public static let notify = "monitoring.notify"
+}
+
+/// An alert to post (work `monitoring.notify`); the output names the alert and its status only,
+/// the delivery (HTTP status, retries) is telemetry.
+public struct AlertNotification: Codable, Sendable, Equatable {
+    public var webhook: String
+    public var payload: AlertmanagerPayload
+
+    public init(webhook: String, payload: AlertmanagerPayload) {
+        self.webhook = webhook
+        self.payload = payload
+    }
 }
 
 /// The bytes of the serving works: a 4-byte magic, u16 version 1, a canonical-JSON head (u32

@@ -128,11 +128,15 @@ public struct MonitoringSettings: Codable, Sendable, Equatable {
     public var rule: DriftRule
     public var alerts: [AlertRule]
     public var retrain: Retrain
+    /// An Alertmanager-style webhook (`http://HOST:PORT/PATH`) the monitoring agent posts each
+    /// alert's firing and resolution to, or nil.
+    public var webhook: String?
 
     public init(
         hours: Int = 72, windowRows: Int = 180, drift: Drift = Drift(), rule: DriftRule = DriftRule(),
-        alerts: [AlertRule] = MonitoringSettings.defaultAlerts, retrain: Retrain = Retrain()
+        alerts: [AlertRule] = MonitoringSettings.defaultAlerts, retrain: Retrain = Retrain(), webhook: String? = nil
     ) {
+        self.webhook = webhook
         self.hours = hours
         self.windowRows = windowRows
         self.drift = drift
@@ -148,7 +152,7 @@ public struct MonitoringSettings: Codable, Sendable, Equatable {
     ]
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case hours, drift, rule, alerts, retrain
+        case hours, drift, rule, alerts, retrain, webhook
         case windowRows = "window_rows"
     }
 
@@ -161,6 +165,10 @@ public struct MonitoringSettings: Codable, Sendable, Equatable {
         self.rule = try container.decodeIfPresent(DriftRule.self, forKey: .rule) ?? DriftRule()
         self.alerts = try container.decodeIfPresent([AlertRule].self, forKey: .alerts) ?? Self.defaultAlerts
         self.retrain = try container.decodeIfPresent(Retrain.self, forKey: .retrain) ?? Retrain()
+        self.webhook = try container.decodeIfPresent(String.self, forKey: .webhook)
+        if let webhook = self.webhook, !webhook.hasPrefix("http://") || webhook.count > 1024 {
+            throw DecodingError.dataCorruptedError(forKey: .webhook, in: container, debugDescription: "an http:// URL")
+        }
         guard (1...24 * 365).contains(self.hours), (10...10_000).contains(self.windowRows) else {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: decoder.codingPath, debugDescription: "hours 1-8760, window_rows 10-10000"))
