@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import Logging
 import MeshCore
@@ -32,6 +33,7 @@ struct RunCommand: AsyncParsableCommand {
             // processes, so both placements compute the same bits (and the same digest).
             if scenario.lifecycle != nil { BLASKernelRelaunch.relaunchIfNeeded(quiet: self.quiet) }
             let run = try RunDirectory.create(root: self.runs, scenario: scenario, scenarioPath: self.scenario)
+            if ProcessInfo.processInfo.environment["MESHWORK_GATES_DIR"] == nil { setenv("MESHWORK_GATES_DIR", run.path + "/gates", 1) }
             let summary = try await InProcessMesh.run(scenario: scenario, run: run, showProgress: !self.quiet, logger: logger)
             try finish(with: summary, run: run, json: self.json)
         }

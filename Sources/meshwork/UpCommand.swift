@@ -55,6 +55,8 @@ struct UpCommand: AsyncParsableCommand {
                 throw RuntimeError(.usage, "give a scenario file, or --resume RUN_DIR (not both)")
             }
             let scenario = try ScenarioLoader.load(path: scenarioPath)
+            // Live gates (`human: { live: true }`) wait in the run directory unless told otherwise.
+            if ProcessInfo.processInfo.environment["MESHWORK_GATES_DIR"] == nil { setenv("MESHWORK_GATES_DIR", run.path + "/gates", 1) }
             let endpoint = try self.endpoint ?? Self.freshIPCEndpoint(run: run)
             defer { if self.endpoint == nil { Self.removeIPCDirectory(endpoint) } }
             var options = Supervisor.Options()

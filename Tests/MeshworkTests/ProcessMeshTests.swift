@@ -230,6 +230,55 @@ struct ProcessMeshTests {
         for pid in pids { #expect(!MeshworkBinary.isAlive(pid), "process \(pid) outlived the supervisor") }
     }
 
+    /// A live human: the gates wait for `meshwork approve` / `meshwork reject`, whose decisions
+    /// (who, why) the journal keeps; an unknown gate id is a usage error naming what waits.
+    @Test func aPersonDecidesTheGatesOfALiveMesh() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = try MeshworkBinary.writeScenario(
+            """
+            name: live
+            seed: 42
+            workflow:
+              lifecycle:
+                use_cases: [agents/usecases/digits.yaml]
+                search: { rung_epochs: [2], max_models: 1, pretrained: false }
+                human: { live: true, live_timeout_seconds: 150 }
+            """, named: "live.yaml", in: directory)
+        let runs = directory + "/runs"
+        let decided = Mutex<[String]>([])
+        let unknown = Mutex<MeshworkBinary.Result?>(nil)
+        let result = try await MeshworkBinary.run(["up", scenario, "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot) { _ in
+            for _ in 0..<1_500 {
+                try? await Task.sleep(for: .milliseconds(100))
+                guard let listed = try? await MeshworkBinary.run(["gates", "--runs", runs], in: Self.repositoryRoot) else { continue }
+                let ids = listed.stdout.split(separator: "\n").filter { $0.hasPrefix("uc.") }.compactMap { $0.split(separator: " ").first }
+                for id in ids.map(String.init) {
+                    if unknown.withLock({ $0 }) == nil {
+                        let wrong = try? await MeshworkBinary.run(["approve", "uc.nope", "--runs", runs], in: Self.repositoryRoot)
+                        unknown.withLock { $0 = wrong }
+                    }
+                    let arguments = id.hasSuffix("gate-model-acceptance")
+                        ? ["reject", id, "--who", "tester", "--reason", "not yet", "--runs", runs]
+                        : ["approve", id, "--who", "tester", "--reason", "go", "--runs", runs]
+                    if (try? await MeshworkBinary.run(arguments, in: Self.repositoryRoot))?.status == 0 {
+                        decided.withLock { $0.append(id) }
+                    }
+                }
+                if decided.withLock({ $0.contains { $0.hasSuffix("gate-model-acceptance") } }) { return }
+            }
+        }
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(decided.withLock { $0 } == ["uc.digits-classifier.gate-usecase-approval", "uc.digits-classifier.gate-model-acceptance"])
+        let outcome = try #require((result.json?["use_cases"] as? [[String: Any]])?.first)
+        #expect(outcome["state"] as? String == "rejected" && outcome["reason"] as? String == "not yet", "\(outcome)")
+        let wrong = try #require(unknown.withLock { $0 })
+        #expect(wrong.status == 2 && wrong.stderr.contains("no gate uc.nope is waiting"), "\(wrong.stderr)")
+        let run = try #require(try FileManager.default.contentsOfDirectory(atPath: runs).first)
+        let decisions = try RunStore.openReadOnly(at: runs + "/" + run).readJournal().entries.filter { $0.record.kind == "gate.decision" }
+        #expect(decisions.map { $0.record.field("who") } == ["tester", "tester"])
+    }
+
     /// The first `count` rows of the digits CSV, raw, with their labels.
     static func digitsRows(_ count: Int) throws -> LabeledRows {
         let text = try String(contentsOfFile: Self.repositoryRoot + "/scenarios/data/digits.csv", encoding: .utf8)

@@ -24,12 +24,20 @@ public struct HumanPolicy: Codable, Sendable, Equatable {
     public var timeoutMinutes: Double
     /// Who decides an escalated gate.
     public var escalateTo: String
+    /// A person decides at the gates (`meshwork gates`, `meshwork approve ID`, `meshwork reject ID
+    /// --reason …`) instead of the script; a gate unanswered for `live_timeout_seconds` (wall
+    /// time) escalates. Live decisions are journaled like scripted ones, but a rerun cannot
+    /// reproduce them.
+    public var live: Bool
+    public var liveTimeoutSeconds: Double
 
     public init(
         who: String = "scripted-human", delayMinutes: Double = 90, jitterMinutes: Double = 30, rejectProbability: Double = 0,
         onInfeasible: String = "reject", neverAnswer: [String] = [], timeoutMinutes: Double = 240,
-        escalateTo: String = "on-call-lead"
+        escalateTo: String = "on-call-lead", live: Bool = false, liveTimeoutSeconds: Double = 3600
     ) {
+        self.live = live
+        self.liveTimeoutSeconds = liveTimeoutSeconds
         self.timeoutMinutes = timeoutMinutes
         self.escalateTo = escalateTo
         self.who = who
@@ -49,6 +57,8 @@ public struct HumanPolicy: Codable, Sendable, Equatable {
         case neverAnswer = "never_answer"
         case timeoutMinutes = "timeout_minutes"
         case escalateTo = "escalate_to"
+        case live
+        case liveTimeoutSeconds = "live_timeout_seconds"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -62,6 +72,11 @@ public struct HumanPolicy: Codable, Sendable, Equatable {
         self.neverAnswer = try container.decodeIfPresent([String].self, forKey: .neverAnswer) ?? []
         self.timeoutMinutes = try container.decodeIfPresent(Double.self, forKey: .timeoutMinutes) ?? 240
         self.escalateTo = try container.decodeIfPresent(String.self, forKey: .escalateTo) ?? "on-call-lead"
+        self.live = try container.decodeIfPresent(Bool.self, forKey: .live) ?? false
+        self.liveTimeoutSeconds = try container.decodeIfPresent(Double.self, forKey: .liveTimeoutSeconds) ?? 3600
+        guard self.liveTimeoutSeconds > 0, self.liveTimeoutSeconds.isFinite else {
+            throw DecodingError.dataCorruptedError(forKey: .liveTimeoutSeconds, in: container, debugDescription: "seconds > 0")
+        }
         guard self.timeoutMinutes > 0, self.timeoutMinutes.isFinite else {
             throw DecodingError.dataCorruptedError(forKey: .timeoutMinutes, in: container, debugDescription: "minutes > 0")
         }
@@ -147,13 +162,7 @@ public enum ScriptedHuman {
     public static func decide(_ request: GateRequest, task: TaskID) -> GateDecision {
         let policy = request.policy
         if policy.neverAnswer.contains(request.gate.rawValue) {
-            // Escalated at the timeout: the escalation follows the evidence.
-            let approve = request.recommendation && request.gate != .dataFailure
-            return GateDecision(
-                approved: approve, who: policy.escalateTo,
-                reason: "escalated: \(policy.who) did not answer within \(Int(policy.timeoutMinutes)) min; "
-                    + (approve ? "approved on the evidence" : "rejected: " + (request.evidence.last ?? "the evidence does not support it")),
-                escalatedFrom: policy.who)
+            return Self.escalate(request, after: "\(Int(policy.timeoutMinutes)) min")
         }
         var rng = SeededRandom(seed: request.seed, key: "human/" + task.rawValue)
         switch request.gate {
@@ -173,6 +182,18 @@ public enum ScriptedHuman {
             }
             return GateDecision(approved: true, who: policy.who, reason: "approved: the evidence meets the objective")
         }
+    }
+
+    /// The decision of the person the gate escalates to, who follows the evidence; `after` says
+    /// how long the gate waited.
+    public static func escalate(_ request: GateRequest, after: String) -> GateDecision {
+        let policy = request.policy
+        let approve = request.recommendation && request.gate != .dataFailure
+        return GateDecision(
+            approved: approve, who: policy.escalateTo,
+            reason: "escalated: \(policy.who) did not answer within \(after); "
+                + (approve ? "approved on the evidence" : "rejected: " + (request.evidence.last ?? "the evidence does not support it")),
+            escalatedFrom: policy.who)
     }
 
     /// How long the human takes to answer task `task`, in simulated microseconds: the gate's

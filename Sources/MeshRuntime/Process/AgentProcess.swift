@@ -22,7 +22,7 @@ public enum AgentProcess {
         case .useCase: CompositeWorker([RelayWorker(), RecordWorker.useCase])
         case .data: CompositeWorker([RelayWorker(), DataWorker()])
         case .model: CompositeWorker([RelayWorker(), RecordWorker.model])
-        case .oversight: CompositeWorker([RelayWorker(), RecordWorker.oversight])
+        case .oversight: CompositeWorker([RelayWorker(), OversightWorker()])
         case .pipeline: CompositeWorker([RelayWorker(), PipelineWorker()])
         case .monitoring: CompositeWorker([RelayWorker(), MonitoringWorker()])
         case .coordinator: RelayWorker()
