@@ -22,6 +22,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Tasks this agent runs at once.")
     var capacity = 64
 
+    @Option(name: .long, help: "A directory of this agent's own that outlives the process (a pipeline agent keeps its deployed models there and serves them again after a restart).")
+    var state: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -45,7 +48,8 @@ struct AgentCommand: AsyncParsableCommand {
             }
             var logger = logger
             logger[metadataKey: "mesh.agent"] = "\(id)"
-            try await AgentProcess.run(id: id, role: role, endpoint: self.connect, capacity: self.capacity, logger: logger)
+            try await AgentProcess.run(
+                id: id, role: role, endpoint: self.connect, capacity: self.capacity, stateDirectory: self.state, logger: logger)
         }
     }
 }

@@ -136,4 +136,20 @@ struct AgentWorkerTests {
         #expect(try Self.done(failed) == output)
         #expect(failed.telemetry["webhook.attempts"] == "3" && failed.telemetry["webhook.error"] != nil)
     }
+
+    @Test func aRestartedPipelineServesWhatWasDeployedBefore() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-state-\(UInt64.random(in: 0...UInt64.max))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = PipelineWorker(stateDirectory: directory)
+        _ = try Self.done(await first.performReporting(Self.assignment(ServingWork.deploy, Self.deployRequest(version: 1).encoded())))
+        _ = try Self.done(await first.performReporting(Self.assignment(ServingWork.deploy, Self.deployRequest(version: 2).encoded())))
+        _ = try Self.done(await first.performReporting(
+            Self.assignment(ServingWork.promote, CanonicalJSON.encode(PromoteRequest(name: "digits", version: 1, alias: "production")))))
+        let second = PipelineWorker(stateDirectory: directory)
+        #expect(second.registry.versions("digits") == [1, 2])
+        #expect(second.registry.aliases("digits") == ["staging": 2, "production": 1])
+        // A damaged file is skipped, not fatal.
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: directory + "/digits@v3.deploy"))
+        #expect(PipelineWorker(stateDirectory: directory).registry.versions("digits") == [1, 2])
+    }
 }

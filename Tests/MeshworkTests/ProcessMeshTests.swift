@@ -178,6 +178,35 @@ struct ProcessMeshTests {
         #expect(inProcess.json?["digest"] as? String == json["digest"] as? String)
     }
 
+    /// The pipeline agent SIGKILLed while it serves: its restart serves the deployed versions
+    /// again from its state directory, and the run ends with the digest of a run without faults.
+    @Test func killingThePipelineAgentWhileItServesKeepsTheDigest() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let lifecycle = """
+            name: pipeline-chaos
+            seed: 42
+            workflow:
+              lifecycle:
+                use_cases: [agents/usecases/digits.yaml]
+                search: { rung_epochs: [2, 4], max_models: 1 }
+                serving: { load_milliseconds: 100 }
+                monitoring: { hours: 24, window_rows: 40, drift: { at_hour: 8 }, retrain: { windows: 1, epochs: 3 } }
+            agents: { compute: 2 }
+            """
+        let chaos = try MeshworkBinary.writeScenario(
+            lifecycle + "\nfaults:\n  - { kill: pipeline, start: 1.5, every: 1.5, times: 3 }\n", named: "chaos.yaml", in: directory)
+        let calm = try MeshworkBinary.writeScenario(lifecycle, named: "calm.yaml", in: directory)
+        let runs = directory + "/runs"
+        let up = try await MeshworkBinary.run(["up", chaos, "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot)
+        #expect(up.status == 0, "stderr: \(up.stderr)")
+        let reference = try await MeshworkBinary.run(["run", calm, "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot)
+        #expect(reference.status == 0, "stderr: \(reference.stderr)")
+        #expect((up.json?["restarts"] as? Int ?? 0) >= 1, "\(up.stdout)")
+        #expect(up.json?["failed_tasks"] as? Int == 0)
+        #expect(up.json?["digest"] as? String == reference.json?["digest"] as? String)
+    }
+
     /// `up --hold`: after the workflow, the mesh stays up and the pipeline agent's inference API
     /// answers a client (as `curl` would) until SIGINT, which stops every process.
     @Test func holdKeepsTheInferenceAPIAnsweringUntilInterrupted() async throws {

@@ -32,14 +32,16 @@ public enum AgentProcess {
     /// The worker of `role` and the services its agent advertises: a pipeline agent starts its
     /// inference API first (on `MESHWORK_INFERENCE_HOST`:`MESHWORK_INFERENCE_PORT`, by default
     /// 127.0.0.1 and a free port) and advertises it as `inference`.
-    public static func makeWorker(for role: Role, logger: Logger) async throws -> (worker: any Worker, services: [String: String]) {
+    public static func makeWorker(
+        for role: Role, stateDirectory: String? = nil, logger: Logger
+    ) async throws -> (worker: any Worker, services: [String: String]) {
         guard role == .pipeline else { return (self.worker(for: role), [:]) }
         let environment = ProcessInfo.processInfo.environment
         let host = environment["MESHWORK_INFERENCE_HOST"] ?? "127.0.0.1"
         guard let port = Int(environment["MESHWORK_INFERENCE_PORT"] ?? "0"), (0...65_535).contains(port) else {
             throw RuntimeError(.usage, "MESHWORK_INFERENCE_PORT must be a port number, 0 for a free one")
         }
-        let pipeline = PipelineWorker(host: host, port: port, logger: logger)
+        let pipeline = PipelineWorker(host: host, port: port, stateDirectory: stateDirectory, logger: logger)
         let url: String
         do {
             url = try await pipeline.start()
@@ -51,7 +53,9 @@ public enum AgentProcess {
     }
 
     /// Joins the mesh at `endpoint` as `id` and serves until SIGTERM/SIGINT or the coordinator's shutdown.
-    public static func run(id: AgentID, role: Role, endpoint: String, capacity: Int, logger: Logger) async throws {
+    public static func run(
+        id: AgentID, role: Role, endpoint: String, capacity: Int, stateDirectory: String? = nil, logger: Logger
+    ) async throws {
         ProcessEnvironment.prepareChildProcess()
         if role == .compute {
             // The kernel OpenBLAS chose when it loaded; the supervisor sets OPENBLAS_CORETYPE for it.
@@ -71,7 +75,7 @@ public enum AgentProcess {
         } catch {
             throw RuntimeError(.transport, "cannot connect to \(endpoint): \(error)")
         }
-        let (worker, services) = try await self.makeWorker(for: role, logger: logger)
+        let (worker, services) = try await self.makeWorker(for: role, stateDirectory: stateDirectory, logger: logger)
         let configuration = AgentConfiguration(
             id: id, role: role, capacity: capacity, incarnation: ProcessEnvironment.newIncarnation(),
             pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName, services: services)

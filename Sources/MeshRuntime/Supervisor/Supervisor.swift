@@ -215,7 +215,10 @@ public actor Supervisor {
             let status: TerminationStatus
             do {
                 let log = try self.openLog(id.rawValue)
-                let arguments = ["agent", "--role", role.rawValue, "--id", id.rawValue, "--connect", self.boundEndpoint ?? self.endpoint]
+                let arguments = [
+                    "agent", "--role", role.rawValue, "--id", id.rawValue, "--connect", self.boundEndpoint ?? self.endpoint,
+                    "--state", self.run.path + "/state/" + id.rawValue,
+                ]
                 let result = try await Subprocess.run(
                     .path(FilePath(self.executable)), arguments: Arguments(arguments),
                     environment: ChildEnvironment.environment(for: role),

@@ -25,13 +25,22 @@ public final class PipelineWorker: Worker, Sendable {
     public let server: InferenceServer
     private let starting = Mutex<Task<String, any Error>?>(nil)
     private let logger: Logger
+    /// Where deployed versions and aliases are kept so a restarted agent serves them again.
+    public let stateDirectory: String?
 
-    /// A worker whose server will listen on `host:port` (port 0: a free one).
-    public init(host: String = "127.0.0.1", port: Int = 0, logger: Logger = Logger(label: "meshwork.pipeline")) {
+    /// A worker whose server will listen on `host:port` (port 0: a free one); with a
+    /// `stateDirectory`, what was deployed there before (by an earlier process of this agent) is
+    /// served again at once.
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, stateDirectory: String? = nil,
+        logger: Logger = Logger(label: "meshwork.pipeline")
+    ) {
         self.registry = ModelRegistry(defaultAlias: "production")
         self.server = InferenceServer(
             registry: self.registry, configuration: InferenceServer.Configuration(host: host, port: port), logger: logger)
         self.logger = logger
+        self.stateDirectory = stateDirectory
+        if let stateDirectory { self.restore(from: stateDirectory) }
     }
 
     /// Starts the server once; returns its URL.
@@ -80,7 +89,7 @@ public final class PipelineWorker: Worker, Sendable {
 
     // MARK: - Works
 
-    func deploy(_ request: DeployRequest) throws -> [UInt8] {
+    func deploy(_ request: DeployRequest, keeping: Bool = true) throws -> [UInt8] {
         let head = request.head
         if self.registry.version(head.name, number: head.version) == nil {
             var files: [(bytes: [UInt8], source: String)] = [(request.fp32.bytes, "\(head.name)@v\(head.version).fp32")]
@@ -90,10 +99,12 @@ public final class PipelineWorker: Worker, Sendable {
                 precision: head.precision == "int8" ? .int8 : .fp32, standardizer: head.standardizer,
                 metadata: ModelMetadata(datasetHash: head.dataset))
             try self.registry.deploy(version, alias: head.alias)
+            if keeping { self.keep(request) }
         } else {
             // A re-driven deploy: the version is already here.
             try self.registry.deploy(head.name, version: head.version, alias: head.alias)
         }
+        if keeping { self.keepAliases(head.name) }
         self.logger.info("deployed", metadata: ["model": "\(head.name)@v\(head.version)", "alias": "\(head.alias)"])
         return CanonicalJSON.encode(DeploymentReport(name: head.name, version: head.version, alias: head.alias, precision: head.precision))
     }
@@ -103,6 +114,7 @@ public final class PipelineWorker: Worker, Sendable {
             throw RegistryError(.versionNotFound, "model '\(request.name)' has no version \(request.version) here to promote")
         }
         try self.registry.deploy(request.name, version: request.version, alias: request.alias)
+        self.keepAliases(request.name)
         self.logger.info("promoted", metadata: ["model": "\(request.name)@v\(request.version)", "alias": "\(request.alias)"])
         return CanonicalJSON.encode(DeploymentReport(
             name: request.name, version: request.version, alias: request.alias, precision: version.precision.rawValue))
@@ -166,5 +178,56 @@ public final class PipelineWorker: Worker, Sendable {
             name: head.name, version: head.version, rows: request.rows.labels.count, correct: correct, edgeCases: edgeCases,
             servingAfterEdgeCases: servingAfter)
         return WorkReport(.done(CanonicalJSON.encode(report)), telemetry: telemetry)
+    }
+
+    // MARK: - State that outlives the process
+
+    /// Writes a deploy request's bytes as `<name>@v<N>.deploy` (written once, atomically).
+    private func keep(_ request: DeployRequest) {
+        guard let directory = self.stateDirectory else { return }
+        let path = "\(directory)/\(request.head.name)@v\(request.head.version).deploy"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Data(request.encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            self.logger.warning("cannot keep the deployed version", metadata: ["path": "\(path)", "error": "\(error)"])
+        }
+    }
+
+    /// Writes `<name>.aliases` (alias → version, JSON).
+    private func keepAliases(_ name: String) {
+        guard let directory = self.stateDirectory else { return }
+        let path = "\(directory)/\(name).aliases"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Data(CanonicalJSON.encode(self.registry.aliases(name))).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            self.logger.warning("cannot keep the aliases", metadata: ["path": "\(path)", "error": "\(error)"])
+        }
+    }
+
+    /// Serves again what an earlier process of this agent deployed; a damaged file is logged and
+    /// skipped (the workflow's next deploy brings that version back).
+    private func restore(from directory: String) {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+        for name in names where name.hasSuffix(".deploy") {
+            do {
+                let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/" + name)))
+                let request = try DeployRequest(decoding: bytes)
+                _ = try self.deploy(request, keeping: false)
+            } catch {
+                self.logger.warning("cannot restore a deployed version", metadata: ["file": "\(name)", "error": "\(error)"])
+            }
+        }
+        for name in names where name.hasSuffix(".aliases") {
+            let model = String(name.dropLast(".aliases".count))
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
+                let aliases = try? CanonicalJSON.decode([String: Int].self, from: [UInt8](data), what: name)
+            else { continue }
+            for (alias, version) in aliases.sorted(by: { $0.key < $1.key }) {
+                try? self.registry.deploy(model, version: version, alias: alias)
+            }
+        }
+        if !names.isEmpty { self.logger.notice("restored deployed models", metadata: ["directory": "\(directory)"]) }
     }
 }
