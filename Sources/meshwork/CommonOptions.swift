@@ -43,13 +43,21 @@ enum CommandFailure {
 }
 
 /// Prints a summary as `up` and `run` do: text for people, and with `--json` one JSON object as the
-/// last line of stdout. Exits non-zero when anything was lost or applied twice.
+/// last line of stdout. Writes the run's report beside it (a report that cannot be written is a
+/// warning on stderr, never a failed run). Exits non-zero when anything was lost or applied twice.
 func finish(with summary: RunSummary, run: RunDirectory, json: Bool) throws {
     try run.writeSummary(summary.jsonLine())
+    var report: String?
+    do {
+        report = try RunReportWriter.write(runDirectory: run.path).html
+    } catch {
+        ProcessEnvironment.emitError("warning: no report: \(error)")
+    }
     if json {
+        if let report { ProcessEnvironment.emitError("report: \(report)") }
         print(summary.jsonLine())
     } else {
-        print(summary.text())
+        print(summary.text() + (report.map { "\n  report      \($0)" } ?? ""))
     }
     if !summary.isClean { throw ExitCode(1) }
 }
