@@ -40,6 +40,8 @@ struct MeshworkBinary {
         return path
     }
 
+    static let spawnLock = NSLock()
+
     /// Runs `meshwork arguments…` in `directory`; kills it by pid if it outlives `timeout`.
     /// `whileRunning` gets the pid once started (to signal it, say).
     static func run(
@@ -52,11 +54,19 @@ struct MeshworkBinary {
         process.executableURL = URL(fileURLWithPath: self.path)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        // Pipes are made and the child spawned under one lock, and the parent's write ends closed
+        // before it is released: a child another test spawns meanwhile would inherit them and
+        // keep this command's EOF from coming until that (possibly long-lived) child exits.
+        let (out, err) = try Self.spawnLock.withLock {
+            let out = Pipe()
+            let err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            try? out.fileHandleForWriting.close()
+            try? err.fileHandleForWriting.close()
+            return (out, err)
+        }
         let pid = process.processIdentifier
         // Blocking reads and the watchdog run on threads of their own: on a 2-core machine the
         // cooperative pool has two threads, and two blocking reads on it would stall every task.
