@@ -22,6 +22,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Tasks this agent runs at once.")
     var capacity = 64
 
+    @Option(name: .long, help: "The agent's blob cache directory (default: a fresh one under the system's temporary directory).")
+    var cache: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -45,7 +48,9 @@ struct AgentCommand: AsyncParsableCommand {
             }
             var logger = logger
             logger[metadataKey: "mesh.agent"] = "\(id)"
-            try await AgentProcess.run(id: id, role: role, endpoint: self.connect, capacity: self.capacity, logger: logger)
+            try await AgentProcess.run(
+                id: id, role: role, endpoint: self.connect, capacity: self.capacity,
+                cache: self.cache ?? AgentProcess.defaultCacheDirectory(), logger: logger)
         }
     }
 }

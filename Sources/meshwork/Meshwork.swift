@@ -10,7 +10,7 @@ struct Meshwork: AsyncParsableCommand {
             UpCommand.self, RunCommand.self, AgentCommand.self, CoordinatorCommand.self, TrainCommand.self,
             DoctorCommand.self, BenchCommand.self, BenchStageCommand.self, StatusCommand.self, StoreTortureCommand.self,
             StoreBenchCommand.self,
-            ServeModelCommand.self,
+            ServeModelCommand.self, BlobCommand.self,
         ]
     )
 }
