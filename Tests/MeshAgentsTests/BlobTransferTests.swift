@@ -114,4 +114,46 @@ struct BlobTransferTests {
         }
         #expect(cache.hashes.isEmpty)
     }
+
+    @Test func anAgentFetchesFromAnotherAgentThatHoldsTheBlob() async throws {
+        let network = InMemoryNetwork()
+        let logger = Logger(label: "blob-test", factory: { _ in SwiftLogNoOpLogHandler() })
+        var configuration = CoordinatorConfiguration(runID: "blob", incarnation: 1, pid: 1, host: "memory")
+        configuration.expectedAgents = [AgentID(unchecked: "never-1")]
+        let coordinator = Coordinator(
+            configuration: configuration, workflow: RelayWorkflow(tokens: 1, seed: 1, interarrival: 100),
+            transport: network.makeTransport(name: "coordinator"), journal: MemoryJournal(), clock: SystemClock(),
+            logger: logger)
+        let holderStore = MemoryBlobStore()
+        let blob = Self.bytes(10_000, seed: 9)
+        let hash = try holderStore.put(blob)
+        let fetcherStore = MemoryBlobStore()
+        func makeAgent(_ name: String, _ store: MemoryBlobStore) -> Agent {
+            var agentConfiguration = AgentConfiguration(
+                id: AgentID(unchecked: name), role: .compute, capacity: 1, incarnation: 1, pid: 1, host: "memory")
+            agentConfiguration.blobFetch = BlobFetch.Configuration(chunkSize: 1_000, window: 4, timeout: .milliseconds(100))
+            return Agent(
+                configuration: agentConfiguration, transport: network.makeTransport(name: name), worker: RelayWorker(),
+                clock: SystemClock(), logger: logger, blobStore: store)
+        }
+        let holder = makeAgent("compute-1", holderStore)
+        let fetcher = makeAgent("compute-2", fetcherStore)
+        let runs = [Task { try await coordinator.run() }, Task { try await holder.run() }, Task { try await fetcher.run() }]
+        for _ in 0..<400 {
+            let holderJoined = await holder.isJoined
+            let fetcherJoined = await fetcher.isJoined
+            if holderJoined && fetcherJoined { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let fetched = try await fetcher.fetchBlob(hash, from: AgentID(unchecked: "compute-1"))
+        #expect(fetched == blob)
+        #expect(fetcherStore.contains(hash))
+        #expect(await holder.statistics.blobChunksServed == 10)
+        // The coordinator has no store: asking it fails at once.
+        await #expect(throws: BlobFetchError.self) { try await fetcher.fetchBlob(BlobHash(of: [7])) }
+        await fetcher.stop()
+        await holder.stop()
+        await coordinator.stop()
+        for run in runs { _ = try? await run.value }
+    }
 }
