@@ -72,7 +72,7 @@ struct BlobOperandMeshTests {
         let agent = Agent(
             configuration: AgentConfiguration(id: id, role: .compute, capacity: 2, incarnation: 1, pid: 1, host: "memory"),
             transport: network.makeTransport(name: "compute-1"),
-            worker: AgentProcess.worker(for: .compute, resolveBlob: late.resolver), clock: SystemClock(), logger: logger,
+            worker: AgentProcess.worker(for: .compute, resolveBlob: late.resolver()), clock: SystemClock(), logger: logger,
             blobStore: cache)
         late.bind(agent)
         let agentRun = Task { try await agent.run() }

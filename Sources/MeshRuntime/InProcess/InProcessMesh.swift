@@ -93,7 +93,7 @@ public enum InProcessMesh {
                     connectingTo: self.endpoint, context: self.context, options: .init(name: id.rawValue), logger: self.logger)
                 let late = LateBoundAgent()
                 let (worker, services) = try await AgentProcess.makeWorker(
-                    for: role, logger: self.logger, resolveBlob: late.resolver)
+                    for: role, logger: self.logger, resolveBlob: late.resolver())
                 let agent = Agent(
                     configuration: AgentConfiguration(
                         id: id, role: role, incarnation: incarnation, pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName,

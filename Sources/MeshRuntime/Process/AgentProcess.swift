@@ -81,7 +81,7 @@ public enum AgentProcess {
         }
         let blobStore = try self.openCache(cache)
         let late = LateBoundAgent()
-        let (worker, services) = try await self.makeWorker(for: role, logger: logger, resolveBlob: late.resolver)
+        let (worker, services) = try await self.makeWorker(for: role, logger: logger, resolveBlob: late.resolver())
         let configuration = AgentConfiguration(
             id: id, role: role, capacity: capacity, incarnation: ProcessEnvironment.newIncarnation(),
             pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName, services: services)
