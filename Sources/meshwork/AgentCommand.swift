@@ -22,7 +22,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Tasks this agent runs at once.")
     var capacity = 64
 
-    @Option(name: .long, help: "The agent's blob cache directory (default: a fresh one under the system's temporary directory).")
+    @Option(name: .long, help: "The agent's blob cache directory (default: a fresh one under the system's temporary directory, removed at exit).")
     var cache: String?
 
     @OptionGroup var logging: LoggingOptions
@@ -50,7 +50,7 @@ struct AgentCommand: AsyncParsableCommand {
             logger[metadataKey: "mesh.agent"] = "\(id)"
             try await AgentProcess.run(
                 id: id, role: role, endpoint: self.connect, capacity: self.capacity,
-                cache: self.cache ?? AgentProcess.defaultCacheDirectory(), logger: logger)
+                cache: self.cache, logger: logger)
         }
     }
 }

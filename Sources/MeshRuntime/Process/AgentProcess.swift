@@ -58,8 +58,10 @@ public enum AgentProcess {
     ///
     /// `cache` is the directory of the agent's blob cache (an artifact store of its own, never
     /// the run directory: no filesystem is assumed shared with the coordinator); blobs it lacks
-    /// are fetched from the coordinator over the mesh (docs/WIRE.md, "Blobs").
-    public static func run(id: AgentID, role: Role, endpoint: String, capacity: Int, cache: String, logger: Logger) async throws {
+    /// are fetched from the coordinator over the mesh (docs/WIRE.md, "Blobs"). Without one, the
+    /// process uses a fresh directory under the system's temporary directory and removes it
+    /// when it ends.
+    public static func run(id: AgentID, role: Role, endpoint: String, capacity: Int, cache: String?, logger: Logger) async throws {
         ProcessEnvironment.prepareChildProcess()
         if role == .compute {
             // The kernel OpenBLAS chose when it loaded; the supervisor sets OPENBLAS_CORETYPE for it.
@@ -79,7 +81,9 @@ public enum AgentProcess {
         } catch {
             throw RuntimeError(.transport, "cannot connect to \(endpoint): \(error)")
         }
-        let blobStore = try self.openCache(cache)
+        let directory = cache ?? self.defaultCacheDirectory()
+        defer { if cache == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        let blobStore = try self.openCache(directory)
         let late = LateBoundAgent()
         let (worker, services) = try await self.makeWorker(for: role, logger: logger, resolveBlob: late.resolver())
         let configuration = AgentConfiguration(
