@@ -16,6 +16,8 @@ public struct RuntimeError: Error, Equatable, Sendable, CustomStringConvertible 
         case transport
         /// A command-line value is invalid.
         case usage
+        /// A blob could not be fetched over the mesh (missing, wrong bytes) or stored.
+        case blob
     }
 
     /// The kind of failure.

@@ -25,6 +25,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A directory of this agent's own that outlives the process (a pipeline agent keeps its deployed models there and serves them again after a restart).")
     var state: String?
 
+    @Option(name: .long, help: "The agent's blob cache directory (default: a fresh one under the system's temporary directory, removed at exit).")
+    var cache: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -49,7 +52,8 @@ struct AgentCommand: AsyncParsableCommand {
             var logger = logger
             logger[metadataKey: "mesh.agent"] = "\(id)"
             try await AgentProcess.run(
-                id: id, role: role, endpoint: self.connect, capacity: self.capacity, stateDirectory: self.state, logger: logger)
+                id: id, role: role, endpoint: self.connect, capacity: self.capacity, cache: self.cache,
+                stateDirectory: self.state, logger: logger)
         }
     }
 }

@@ -15,6 +15,10 @@ public import ServiceLifecycle
 /// let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 /// try await group.run()
 /// ```
+///
+/// With a ``BlobStorePort`` it also serves the blobs it holds to any peer that asks, and
+/// ``fetchBlob(_:from:)`` fetches a blob it lacks from a peer (by default the coordinator),
+/// checks it and caches it there (docs/WIRE.md, "Blobs").
 public actor Agent: Service {
     /// Counters for tests and the physical journal.
     public struct Statistics: Sendable, Equatable {
@@ -28,6 +32,18 @@ public actor Agent: Service {
         public var joins = 0
         /// Times it was evicted.
         public var evictions = 0
+        /// Blob chunks (and refusals) it sent in answer to requests.
+        public var blobChunksServed = 0
+        /// Blobs it fetched from a peer (not counting those it had cached).
+        public var blobsFetched = 0
+    }
+
+    private struct BlobFetchState {
+        var machine: BlobFetch
+        var source: AgentID
+        var started = false
+        var bytes: [UInt8] = []
+        var waiters: [CheckedContinuation<[UInt8], any Error>]
     }
 
     /// The agent's id.
@@ -41,6 +57,8 @@ public actor Agent: Service {
     private let transport: any MeshTransport
     private let worker: any Worker
     private let clock: any PhysicalClock
+    private let blobStore: (any BlobStorePort)?
+    private var blobFetches: [BlobHash: BlobFetchState] = [:]
 
     private var incarnation: UInt64
     private var session: JoinSession
@@ -55,13 +73,18 @@ public actor Agent: Service {
     public private(set) var statistics = Statistics()
 
     /// Makes an agent; ``run()`` starts it.
+    ///
+    /// `blobStore` is where it serves blobs from and caches the ones it fetches; without one it
+    /// answers every blob request with `blobMissing` and keeps fetched blobs in no cache.
     public init(
         configuration: AgentConfiguration,
         transport: any MeshTransport,
         worker: any Worker,
         clock: any PhysicalClock,
-        logger: Logger
+        logger: Logger,
+        blobStore: (any BlobStorePort)? = nil
     ) {
+        self.blobStore = blobStore
         self.id = configuration.id
         self.role = configuration.role
         var logger = logger
@@ -125,6 +148,10 @@ public actor Agent: Service {
         }
         self.session.stop()
         self.flush()
+        for hash in self.blobFetches.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+            self.blobFetches[hash]?.machine.cancel()
+            self.performBlob([.failed(BlobFetchError(.unanswered, hash: hash, "the agent stopped"))], for: hash)
+        }
         await self.transport.shutdown()
     }
 
@@ -159,6 +186,10 @@ public actor Agent: Service {
             }
             guard envelope.receiver == message.topic else {
                 self.reject("\(envelope.sender): envelope for \(envelope.receiver) arrived on topic \(message.topic)")
+                continue
+            }
+            if envelope.kind.isBlobTransfer {
+                self.handleBlob(envelope, at: now)
                 continue
             }
             guard envelope.sender == .coordinator else {
@@ -237,6 +268,7 @@ public actor Agent: Service {
             self.link!.tick(at: now, into: &self.linkActions)
             self.performLinkActions(at: now)
         }
+        self.tickBlobFetches(at: now)
         self.flush()
     }
 
@@ -265,6 +297,7 @@ public actor Agent: Service {
                     local: self.id, localIncarnation: self.incarnation, peer: .coordinator, peerIncarnation: coordinator,
                     configuration: self.configuration.link)
                 self.perform(self.contractor.resendAfterCoordinatorChange(), simTime: .zero)
+                self.tickBlobFetches(at: self.clock.now())
             case .lostCoordinator(let coordinator):
                 self.logger.warning("lost the coordinator", metadata: ["mesh.coordinator": "\(coordinator)"])
                 self.link = nil
@@ -345,6 +378,106 @@ public actor Agent: Service {
         self.statistics.rejected += 1
         if self.statistics.rejected <= 20 || self.statistics.rejected % 1000 == 0 {
             self.logger.warning("rejected a message", metadata: ["mesh.reason": "\(reason)", "mesh.count": "\(self.statistics.rejected)"])
+        }
+    }
+
+    // MARK: - Blobs
+
+    /// The bytes of the blob `hash`: from this agent's store when it holds them, else fetched
+    /// from `source` in chunks (docs/WIRE.md, "Blobs"), checked against the hash and cached in
+    /// the store before they are returned.
+    ///
+    /// A fetch starts once the agent has joined; fetches of one hash share one transfer. Throws
+    /// ``BlobFetchError``: `.missing` when the source does not have it, `.unanswered` when it
+    /// stops answering (or the agent stops), `.sizeMismatch`/`.hashMismatch` for bad bytes.
+    public func fetchBlob(_ hash: BlobHash, from source: AgentID = .coordinator) async throws -> [UInt8] {
+        if let store = self.blobStore, store.contains(hash), let bytes = try? store.get(hash) {
+            return bytes
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            guard !self.stopping else {
+                return continuation.resume(throwing: BlobFetchError(.unanswered, hash: hash, "the agent is stopping"))
+            }
+            if self.blobFetches[hash] != nil {
+                self.blobFetches[hash]!.waiters.append(continuation)
+                return
+            }
+            self.blobFetches[hash] = BlobFetchState(
+                machine: BlobFetch(hash: hash, configuration: self.configuration.blobFetch), source: source,
+                waiters: [continuation])
+            self.tickBlobFetches(at: self.clock.now())
+            self.flush()
+        }
+    }
+
+    private func handleBlob(_ envelope: Envelope, at now: MonotonicTime) {
+        if envelope.receiverIncarnation != 0, envelope.receiverIncarnation != self.incarnation { return }
+        do {
+            switch envelope.kind {
+            case .blobRequest:
+                let request = try BlobRequest(decoding: envelope.body)
+                let (kind, body) = BlobServer.answer(request, from: self.blobStore)
+                self.statistics.blobChunksServed += 1
+                self.emit(Envelope(
+                    kind: kind, sender: self.id, senderIncarnation: self.incarnation, receiver: .agent(envelope.sender),
+                    receiverIncarnation: envelope.senderIncarnation, body: body))
+            case .blobChunk:
+                let chunk = try BlobChunk(decoding: envelope.body)
+                guard self.blobFetches[chunk.hash]?.source == envelope.sender else { return }
+                self.performBlob(self.blobFetches[chunk.hash]!.machine.chunkReceived(chunk, at: now), for: chunk.hash)
+            case .blobMissing:
+                let missing = try BlobMissing(decoding: envelope.body)
+                guard self.blobFetches[missing.hash]?.source == envelope.sender else { return }
+                self.performBlob(self.blobFetches[missing.hash]!.machine.missingReceived(missing), for: missing.hash)
+            default:
+                break
+            }
+        } catch {
+            self.reject("\(envelope.sender): malformed \(envelope.kind): \(error)")
+        }
+    }
+
+    /// Starts the fetches waiting for the join, and times out the requests of running ones.
+    private func tickBlobFetches(at now: MonotonicTime) {
+        guard !self.blobFetches.isEmpty else { return }
+        let joined = self.isJoined
+        for hash in Array(self.blobFetches.keys) {
+            guard let state = self.blobFetches[hash] else { continue }
+            if !state.started {
+                guard joined else { continue }
+                self.blobFetches[hash]!.started = true
+                self.performBlob(self.blobFetches[hash]!.machine.start(at: now), for: hash)
+            } else {
+                self.performBlob(self.blobFetches[hash]!.machine.tick(at: now), for: hash)
+            }
+        }
+    }
+
+    private func performBlob(_ actions: [BlobFetch.Action], for hash: BlobHash) {
+        guard let source = self.blobFetches[hash]?.source else { return }
+        for action in actions {
+            switch action {
+            case .request(let request):
+                self.emit(Envelope(
+                    kind: .blobRequest, sender: self.id, senderIncarnation: self.incarnation, receiver: .agent(source),
+                    body: request.encoded()))
+            case .write(_, let bytes):
+                self.blobFetches[hash]?.bytes.append(contentsOf: bytes)
+            case .done(let size):
+                guard let state = self.blobFetches.removeValue(forKey: hash) else { continue }
+                self.statistics.blobsFetched += 1
+                self.logger.info("fetched a blob", metadata: ["mesh.blob": "\(hash)", "mesh.bytes": "\(size)", "mesh.peer": "\(source)"])
+                do {
+                    try self.blobStore?.put(state.bytes)
+                } catch {
+                    self.logger.warning("cannot cache a fetched blob", metadata: ["mesh.blob": "\(hash)", "mesh.error": "\(error)"])
+                }
+                for waiter in state.waiters { waiter.resume(returning: state.bytes) }
+            case .failed(let error):
+                guard let state = self.blobFetches.removeValue(forKey: hash) else { continue }
+                self.logger.warning("a blob fetch failed", metadata: ["mesh.blob": "\(hash)", "mesh.error": "\(error)"])
+                for waiter in state.waiters { waiter.resume(throwing: error) }
+            }
         }
     }
 }

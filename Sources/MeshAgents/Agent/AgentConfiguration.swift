@@ -23,6 +23,8 @@ public struct AgentConfiguration: Sendable {
     public var tickInterval: Duration
     /// Services this agent offers (advertised in its hello), such as `inference` → a URL.
     public var services: [String: String]
+    /// How ``Agent/fetchBlob(_:from:)`` fetches: chunk size, window, timeout, attempts.
+    public var blobFetch = BlobFetch.Configuration()
 
     public init(
         id: AgentID,

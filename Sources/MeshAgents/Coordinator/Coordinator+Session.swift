@@ -38,6 +38,20 @@ extension Coordinator {
             self.performRoster(self.roster.goodbyeReceived(from: sender, incarnation: envelope.senderIncarnation), at: now)
         case .welcome, .evicted, .shutdown:
             self.reject("\(sender): agents do not send \(envelope.kind)")
+        case .blobRequest:
+            // Members only, like everything but a hello: a stranger is told to join first.
+            let heard = self.roster.heard(from: sender, incarnation: envelope.senderIncarnation, at: now)
+            guard heard.isEmpty else { return self.performRoster(heard, at: now) }
+            guard let request = try? BlobRequest(decoding: envelope.body) else {
+                return self.reject("\(sender): malformed blob request")
+            }
+            let (kind, body) = BlobServer.answer(request, from: self.blobStore)
+            self.counters.blobChunksServed += 1
+            self.emit(Envelope(
+                kind: kind, sender: .coordinator, senderIncarnation: self.configuration.incarnation,
+                receiver: .agent(sender), receiverIncarnation: envelope.senderIncarnation, body: body))
+        case .blobChunk, .blobMissing:
+            self.reject("\(sender): the coordinator fetches no blobs, \(envelope.kind) unexpected")
         default:
             let heard = self.roster.heard(from: sender, incarnation: envelope.senderIncarnation, at: now)
             guard heard.isEmpty else { return self.performRoster(heard, at: now) }

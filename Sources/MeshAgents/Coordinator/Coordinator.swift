@@ -26,6 +26,7 @@ public actor Coordinator<W: Workflow>: Service {
     let transport: any MeshTransport
     let journal: any JournalSink
     let clock: any PhysicalClock
+    let blobStore: (any BlobStorePort)?
     let onProgress: @Sendable (RunProgress) -> Void
     let onFinished: @Sendable (RunReport) -> Void
 
@@ -57,6 +58,7 @@ public actor Coordinator<W: Workflow>: Service {
         var departures = 0
         var duplicateCommits = 0
         var failedTasks = 0
+        var blobChunksServed = 0
     }
 
     struct TimerEntry: Comparable {
@@ -77,6 +79,9 @@ public actor Coordinator<W: Workflow>: Service {
     /// coordinator: the workflow goes on from there without waiting for every agent, and the
     /// tasks that were in flight are negotiated again with award numbers above `awardFloor`'s
     /// (the highest award each task had before), so results of the old awards are fenced.
+    ///
+    /// `blobStore` holds the run's artifacts, served in chunks to any member that asks
+    /// (docs/WIRE.md, "Blobs"); without it every blob request is answered `blobMissing`.
     public init(
         configuration: CoordinatorConfiguration,
         workflow: W,
@@ -86,6 +91,7 @@ public actor Coordinator<W: Workflow>: Service {
         logger: Logger,
         restored: RestoredOrchestrator<W>? = nil,
         awardFloor: [TaskID: UInt64] = [:],
+        blobStore: (any BlobStorePort)? = nil,
         onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in },
         onFinished: @escaping @Sendable (RunReport) -> Void = { _ in }
     ) {
@@ -96,6 +102,7 @@ public actor Coordinator<W: Workflow>: Service {
         self.transport = transport
         self.journal = journal
         self.clock = clock
+        self.blobStore = blobStore
         self.onProgress = onProgress
         self.onFinished = onFinished
         self.roster = Roster(configuration: configuration.liveness)

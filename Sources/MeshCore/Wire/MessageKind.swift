@@ -36,11 +36,29 @@ public enum MessageKind: UInt8, CaseIterable, Sendable {
     /// The coordinator has recorded a result; the awardee may forget it.
     case resultAck = 0x17
 
+    /// A participant asks a peer for a range of a blob.
+    case blobRequest = 0x20
+    /// A range of a blob and its total size, answering a request.
+    case blobChunk = 0x21
+    /// The peer does not have the blob (or cannot serve the range).
+    case blobMissing = 0x22
+
     /// Whether a message of this kind travels on a reliable stream (sequenced, acked, deduplicated).
     public var isReliable: Bool {
         switch self {
         case .hello, .welcome, .heartbeat, .evicted, .goodbye, .ack: false
+        // A blob fetch re-requests what is lost; chunks on a reliable stream would be kept twice.
+        case .blobRequest, .blobChunk, .blobMissing: false
         default: true
+        }
+    }
+
+    /// Whether this kind belongs to blob transfer (`0x20…0x2F`): answered by any participant
+    /// that holds a store, from and to any peer, outside the reliable streams.
+    public var isBlobTransfer: Bool {
+        switch self {
+        case .blobRequest, .blobChunk, .blobMissing: true
+        default: false
         }
     }
 }

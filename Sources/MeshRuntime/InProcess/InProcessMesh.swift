@@ -31,9 +31,15 @@ public enum InProcessMesh {
         try journal.appendPhysical([PhysicalEvent(
             kind: "coordinator-started", agent: "coordinator",
             detail: "pid=\(ProcessEnvironment.pid) host=\(ProcessEnvironment.hostName) resume=false", at: .zero)])
+        let artifacts: ArtifactBlobStore
+        do {
+            artifacts = ArtifactBlobStore(try ArtifactStore(runDirectory: run.path))
+        } catch {
+            throw RuntimeError(.runDirectory, "\(run.path): cannot open the artifact store: \(error)")
+        }
         let consumer = Consumer(
             scenario: scenario, context: context, endpoint: forwarder.endpoint, journal: journal, runID: run.id,
-            showProgress: showProgress, logger: logger)
+            artifacts: artifacts, showProgress: showProgress, logger: logger)
         let outcome: Outcome
         do {
             outcome = try await scenario.withWorkflow(consumer)
@@ -63,6 +69,8 @@ public enum InProcessMesh {
         let endpoint: MeshEndpoint
         let journal: SQLiteJournal
         let runID: String
+        /// The run's artifacts: served by the coordinator and, in one process, every agent's cache too.
+        let artifacts: ArtifactBlobStore
         let showProgress: Bool
         let logger: Logger
 
@@ -77,18 +85,22 @@ public enum InProcessMesh {
                 configuration: configuration, workflow: workflow,
                 transport: try ZeroMQTransport(
                     connectingTo: self.endpoint, context: self.context, options: .init(name: "coordinator"), logger: self.logger),
-                journal: self.journal, clock: clock, logger: self.logger,
+                journal: self.journal, clock: clock, logger: self.logger, blobStore: self.artifacts,
                 onProgress: { progress in if progress.started { stopwatch.start() } })
             var agents: [Agent] = []
             for (id, role) in self.scenario.agentIDs {
                 let transport = try ZeroMQTransport(
                     connectingTo: self.endpoint, context: self.context, options: .init(name: id.rawValue), logger: self.logger)
-                let (worker, services) = try await AgentProcess.makeWorker(for: role, logger: self.logger)
-                agents.append(Agent(
+                let late = LateBoundAgent()
+                let (worker, services) = try await AgentProcess.makeWorker(
+                    for: role, logger: self.logger, resolveBlob: late.resolver())
+                let agent = Agent(
                     configuration: AgentConfiguration(
                         id: id, role: role, incarnation: incarnation, pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName,
                         services: services),
-                    transport: transport, worker: worker, clock: clock, logger: self.logger))
+                    transport: transport, worker: worker, clock: clock, logger: self.logger, blobStore: self.artifacts)
+                late.bind(agent)
+                agents.append(agent)
             }
             let expected = self.scenario.expectedHandoffs
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -4,6 +4,7 @@ public import MeshAgents
 public import MeshCore
 import MeshCompute
 import MeshServer
+import MeshStore
 import MeshZeroMQ
 import ServiceLifecycle
 import UnixSignals
@@ -15,10 +16,11 @@ public enum AgentProcess {
     /// model agent selection, pruning and registration, the oversight agent the scripted human.
     ///
     /// A compute agent also serves the compute protocol (`compute.*` works) on a ``ComputeNode``
-    /// of its own: one executor thread, OpenBLAS at one thread (docs/COMPUTE.md).
-    public static func worker(for role: Role) -> any Worker {
+    /// of its own: one executor thread, OpenBLAS at one thread (docs/COMPUTE.md), which resolves
+    /// operands given by hash through `resolveBlob` (none: such requests fail as `blobUnavailable`).
+    public static func worker(for role: Role, resolveBlob: (@Sendable (BlobHash) async -> [UInt8]?)? = nil) -> any Worker {
         switch role {
-        case .compute: CompositeWorker([RelayWorker(), ComputeWorker(port: ComputeNode())])
+        case .compute: CompositeWorker([RelayWorker(), ComputeWorker(port: ComputeNode(resolveBlob: resolveBlob))])
         case .useCase: CompositeWorker([RelayWorker(), RecordWorker.useCase])
         case .data: CompositeWorker([RelayWorker(), DataWorker()])
         case .model: CompositeWorker([RelayWorker(), RecordWorker.model])
@@ -33,9 +35,10 @@ public enum AgentProcess {
     /// inference API first (on `MESHWORK_INFERENCE_HOST`:`MESHWORK_INFERENCE_PORT`, by default
     /// 127.0.0.1 and a free port) and advertises it as `inference`.
     public static func makeWorker(
-        for role: Role, stateDirectory: String? = nil, logger: Logger
+        for role: Role, stateDirectory: String? = nil, logger: Logger,
+        resolveBlob: (@Sendable (BlobHash) async -> [UInt8]?)? = nil
     ) async throws -> (worker: any Worker, services: [String: String]) {
-        guard role == .pipeline else { return (self.worker(for: role), [:]) }
+        guard role == .pipeline else { return (self.worker(for: role, resolveBlob: resolveBlob), [:]) }
         let environment = ProcessInfo.processInfo.environment
         let host = environment["MESHWORK_INFERENCE_HOST"] ?? "127.0.0.1"
         guard let port = Int(environment["MESHWORK_INFERENCE_PORT"] ?? "0"), (0...65_535).contains(port) else {
@@ -53,8 +56,14 @@ public enum AgentProcess {
     }
 
     /// Joins the mesh at `endpoint` as `id` and serves until SIGTERM/SIGINT or the coordinator's shutdown.
+    ///
+    /// `cache` is the directory of the agent's blob cache (an artifact store of its own, never
+    /// the run directory: no filesystem is assumed shared with the coordinator); blobs it lacks
+    /// are fetched from the coordinator over the mesh (docs/WIRE.md, "Blobs"). Without one, the
+    /// process uses a fresh directory under the system's temporary directory and removes it
+    /// when it ends.
     public static func run(
-        id: AgentID, role: Role, endpoint: String, capacity: Int, stateDirectory: String? = nil, logger: Logger
+        id: AgentID, role: Role, endpoint: String, capacity: Int, cache: String?, stateDirectory: String? = nil, logger: Logger
     ) async throws {
         ProcessEnvironment.prepareChildProcess()
         if role == .compute {
@@ -75,16 +84,39 @@ public enum AgentProcess {
         } catch {
             throw RuntimeError(.transport, "cannot connect to \(endpoint): \(error)")
         }
-        let (worker, services) = try await self.makeWorker(for: role, stateDirectory: stateDirectory, logger: logger)
+        let directory = cache ?? self.defaultCacheDirectory()
+        defer { if cache == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        let blobStore = try self.openCache(directory)
+        let late = LateBoundAgent()
+        let (worker, services) = try await self.makeWorker(
+            for: role, stateDirectory: stateDirectory, logger: logger, resolveBlob: late.resolver())
         let configuration = AgentConfiguration(
             id: id, role: role, capacity: capacity, incarnation: ProcessEnvironment.newIncarnation(),
             pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName, services: services)
         let agent = Agent(
-            configuration: configuration, transport: transport, worker: worker, clock: SystemClock(), logger: logger)
+            configuration: configuration, transport: transport, worker: worker, clock: SystemClock(), logger: logger,
+            blobStore: blobStore)
+        late.bind(agent)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: id.rawValue)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+
+    /// A fresh cache directory for one agent process under the system's temporary directory.
+    public static func defaultCacheDirectory() -> String {
+        var system = SystemRandomNumberGenerator()
+        let suffix = String(UInt32.random(in: 0...UInt32.max, using: &system), radix: 16)
+        return NSTemporaryDirectory() + "meshwork-cache-\(ProcessEnvironment.pid)-\(suffix)"
+    }
+
+    /// The artifact store at `directory` as a blob port; a runtime error names the directory.
+    static func openCache(_ directory: String) throws -> ArtifactBlobStore {
+        do {
+            return ArtifactBlobStore(try ArtifactStore(root: directory))
+        } catch {
+            throw RuntimeError(.usage, "--cache \(directory): cannot use it as a blob cache: \(error)")
+        }
     }
 }

@@ -37,6 +37,12 @@ public enum CoordinatorProcess {
             throw RuntimeError(.transport, "cannot bind the mesh at \(bind): \(error)")
         }
         let store = try RunStore.openForCoordinator(run: run, scenario: scenario, resume: resume)
+        let artifacts: ArtifactBlobStore
+        do {
+            artifacts = ArtifactBlobStore(try ArtifactStore(runDirectory: run.path))
+        } catch {
+            throw RuntimeError(.runDirectory, "\(run.path): cannot open the artifact store: \(error)")
+        }
         defer { try? store.close() }
         let journal = SQLiteJournal(store)
         let recorded = resume ? try store.readJournal().entries : []
@@ -60,7 +66,7 @@ public enum CoordinatorProcess {
         let ignore: @Sendable (RunReport) -> Void = { _ in }
         let consumer = Consumer(
             scenario: scenario, transport: transport, journal: journal, runID: run.id, recorded: recorded,
-            awards: awards, hold: hold, onFinished: hold ? announce : ignore, logger: logger)
+            awards: awards, hold: hold, artifacts: artifacts, onFinished: hold ? announce : ignore, logger: logger)
         let report = try await scenario.withWorkflow(consumer)
         // The report first: the forwarder's linger can take seconds, and a supervisor that has the
         // report knows the run is over even if this process dies while lingering.
@@ -78,6 +84,7 @@ public enum CoordinatorProcess {
         let recorded: [JournalEntry]
         let awards: [TaskID: UInt64]
         let hold: Bool
+        let artifacts: ArtifactBlobStore
         let onFinished: @Sendable (RunReport) -> Void
         let logger: Logger
 
@@ -97,6 +104,7 @@ public enum CoordinatorProcess {
             let coordinator = Coordinator(
                 configuration: configuration, workflow: workflow, transport: self.transport, journal: self.journal,
                 clock: SystemClock(), logger: self.logger, restored: restored, awardFloor: self.awards,
+                blobStore: self.artifacts,
                 onProgress: { progress in
                     if let line = try? ReportCodec.encode(progress) { ProcessEnvironment.emitLine("PROGRESS " + line) }
                 },
