@@ -148,7 +148,8 @@ struct BlobTransferTests {
         let fetched = try await fetcher.fetchBlob(hash, from: AgentID(unchecked: "compute-1"))
         #expect(fetched == blob)
         #expect(fetcherStore.contains(hash))
-        #expect(await holder.statistics.blobChunksServed == 10)
+        // At least the 10 chunks; a loaded machine may time out and ask for one again.
+        #expect(await holder.statistics.blobChunksServed >= 10)
         // The coordinator has no store: asking it fails at once.
         await #expect(throws: BlobFetchError.self) { try await fetcher.fetchBlob(BlobHash(of: [7])) }
         await fetcher.stop()
