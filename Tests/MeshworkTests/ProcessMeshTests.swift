@@ -176,6 +176,22 @@ struct ProcessMeshTests {
         let inProcess = try await MeshworkBinary.run(["run", scenario, "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot)
         #expect(inProcess.status == 0, "stderr: \(inProcess.stderr)")
         #expect(inProcess.json?["digest"] as? String == json["digest"] as? String)
+        // Replayed in one process against this code: no divergence.
+        let replay = try await MeshworkBinary.run(["replay", runs + "/" + run, "--json"], in: Self.repositoryRoot)
+        #expect(replay.status == 0, "stderr: \(replay.stderr)")
+        #expect(replay.json?["digest"] as? String == json["digest"] as? String)
+        #expect(replay.json?["divergence"] == nil || replay.json?["divergence"] is NSNull, "\(replay.stdout)")
+        // A what-if where no window counts as drifted: the first record it changes is a window's
+        // result, and the branch never retrains.
+        let whatIf = try await MeshworkBinary.run(
+            ["replay", runs + "/" + run, "--json", "--set", "workflow.lifecycle.monitoring.rule.min_ks_features=64",
+             "--set", "workflow.lifecycle.monitoring.rule.min_psi_features=64"],
+            in: Self.repositoryRoot)
+        #expect(whatIf.status == 0, "stderr: \(whatIf.stderr)")
+        let divergence = try #require(whatIf.json?["divergence"] as? [String: Any], "\(whatIf.stdout)")
+        let expected = try #require(divergence["expected"] as? [String: Any])
+        #expect((expected["subject"] as? String)?.contains("/window/") == true, "\(expected)")
+        #expect((whatIf.json?["use_cases"] as? [[String: Any]])?.first?["retrains"] as? Int == 0)
     }
 
     /// The pipeline agent SIGKILLed while it serves: its restart serves the deployed versions
