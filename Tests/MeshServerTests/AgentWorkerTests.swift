@@ -57,7 +57,7 @@ struct AgentWorkerTests {
         #expect(report.accuracy > 0.8)
         #expect(tested.telemetry["load.errors"] == "0" && tested.telemetry["load.p99_ms"] != nil)
         let promoted = await pipeline.performReporting(
-            Self.assignment(ServingWork.promote, CanonicalJSON.encode(PromoteRequest(name: "digits", version: 1, alias: "production"))))
+            Self.assignment(ServingWork.promote, PromoteRequest(name: "digits", version: 1, alias: "production").encoded()))
         _ = try Self.done(promoted)
         #expect(pipeline.registry.aliases("digits") == ["staging": 1, "production": 1])
         // A window: accuracy over HTTP on every row and on the held-out part, drift measured.
@@ -91,7 +91,7 @@ struct AgentWorkerTests {
         broken.int8 = nil
         broken.head.precision = "fp32"
         #expect(await failure(ServingWork.deploy, broken.encoded()).hasPrefix("pipeline.deploy: "))
-        #expect(await failure(ServingWork.promote, CanonicalJSON.encode(PromoteRequest(name: "digits", version: 9, alias: "production")))
+        #expect(await failure(ServingWork.promote, PromoteRequest(name: "digits", version: 9, alias: "production").encoded())
             .contains("no version 9"))
         let test = ServingTestRequest(name: "digits", version: 3, connections: 1, milliseconds: 0, rows: Self.testRows)
         #expect(await failure(ServingWork.test, test.encoded()).hasPrefix("unknownModel: digits@v3"))
@@ -144,7 +144,7 @@ struct AgentWorkerTests {
         _ = try Self.done(await first.performReporting(Self.assignment(ServingWork.deploy, Self.deployRequest(version: 1).encoded())))
         _ = try Self.done(await first.performReporting(Self.assignment(ServingWork.deploy, Self.deployRequest(version: 2).encoded())))
         _ = try Self.done(await first.performReporting(
-            Self.assignment(ServingWork.promote, CanonicalJSON.encode(PromoteRequest(name: "digits", version: 1, alias: "production")))))
+            Self.assignment(ServingWork.promote, PromoteRequest(name: "digits", version: 1, alias: "production").encoded())))
         let second = PipelineWorker(stateDirectory: directory)
         #expect(second.registry.versions("digits") == [1, 2])
         #expect(second.registry.aliases("digits") == ["staging": 2, "production": 1])

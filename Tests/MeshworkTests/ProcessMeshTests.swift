@@ -125,7 +125,8 @@ struct ProcessMeshTests {
 
     /// The whole loop across processes, small: intake to a registered model, quantized,
     /// deployed and tested over HTTP, promoted, watched for 8 simulated hours, drifted at hour 2,
-    /// alerted, retrained and promoted again; `run` (one process) gives the same digest.
+    /// alerted, retrained and promoted again, with two agents for several roles (a version may be
+    /// deployed on either pipeline agent); `run` (one process) and `replay` give the same digest.
     @Test func theLifecycleRunsAcrossProcessesFromIntakeToARetrainedModelInProduction() async throws {
         let directory = try MeshworkBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -145,7 +146,7 @@ struct ProcessMeshTests {
                   alerts: [{ name: DataDrift, condition: drift }]
                   retrain: { windows: 2, epochs: 10 }
                   webhook: http://127.0.0.1:9/alerts   # nobody listens: delivery fails, the run does not
-            agents: { compute: 2 }
+            agents: { data: 2, pipeline: 2, monitoring: 2, compute: 2 }   # run (one process) must agree
             """, named: "lifecycle.yaml", in: directory)
         let runs = directory + "/runs"
         let up = try await MeshworkBinary.run(["up", scenario, "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot)

@@ -101,16 +101,21 @@ extension LifecycleWorkflow {
     }
 
     mutating func deploy(_ index: Int, at: SimTime) -> [WorkflowStep] {
-        let item = self.cases[index]
-        guard let record = item.record, let fp32 = item.serving.candidateFP32, let dataset = item.dataset else {
+        guard let request = self.deployRequest(index, alias: "staging") else {
             return self.end(index, state: "failed", reason: "nothing to deploy")
         }
-        let request = DeployRequest(
-            name: record.name, version: record.version, alias: "staging", precision: item.serving.precision,
-            standardizer: dataset.standardizer, dataset: item.datasetHash, fp32: fp32,
-            int8: item.serving.precision == "int8" ? item.serving.int8 : nil)
         return [self.schedule(
             index, .deploy, role: .pipeline, work: ServingWork.deploy, input: request.encoded(), duration: Self.minutes(2), at: at)]
+    }
+
+    /// The deploy request of the candidate version under `alias`.
+    func deployRequest(_ index: Int, alias: String) -> DeployRequest? {
+        let item = self.cases[index]
+        guard let record = item.record, let fp32 = item.serving.candidateFP32, let dataset = item.dataset else { return nil }
+        return DeployRequest(
+            name: record.name, version: record.version, alias: alias, precision: item.serving.precision,
+            standardizer: dataset.standardizer, dataset: item.datasetHash, fp32: fp32,
+            int8: item.serving.precision == "int8" ? item.serving.int8 : nil)
     }
 
     mutating func deployed(_ index: Int, output: [UInt8], at: SimTime) throws(WireError) -> [WorkflowStep] {
@@ -121,7 +126,7 @@ extension LifecycleWorkflow {
         let raw = StreamReplay.unstandardized(dataset.test, dataset.standardizer)
         let request = ServingTestRequest(
             name: report.name, version: report.version, connections: settings.loadConnections,
-            milliseconds: settings.loadMilliseconds, rows: raw)
+            milliseconds: settings.loadMilliseconds, rows: raw, deploy: self.deployRequest(index, alias: "staging"))
         return [
             .record(kind: "pipeline.deployed", subject: self.cases[index].spec.id, fields: [
                 .init("version", "\(report.name)@v\(report.version)"), .init("alias", report.alias),
@@ -159,9 +164,10 @@ extension LifecycleWorkflow {
         guard let record = self.cases[index].record, let version = self.cases[index].serving.stagingVersion else {
             return self.end(index, state: "failed", reason: "nothing in staging to promote")
         }
-        let request = PromoteRequest(name: record.name, version: version, alias: "production")
+        let request = PromoteRequest(
+            name: record.name, version: version, alias: "production", deploy: self.deployRequest(index, alias: "staging"))
         return [self.schedule(
-            index, .promote, role: .pipeline, work: ServingWork.promote, input: CanonicalJSON.encode(request),
+            index, .promote, role: .pipeline, work: ServingWork.promote, input: request.encoded(),
             duration: Self.minutes(1), at: at)]
     }
 

@@ -31,20 +31,30 @@ public struct MonitoringWorker: Worker {
         } catch {
             return WorkReport(.failed("malformedRequest: \(assignment.work): \(error)"))
         }
-        let directory = assignment.context.keys.sorted().filter { $0.hasSuffix(".inference") }
-        guard let url = directory.first.flatMap({ assignment.context[$0] }) ?? self.fallbackInference else {
+        // Every pipeline agent's API, in a fixed order; the first that serves the version answers
+        // (a mesh may run several pipeline agents, and a version lives where it was deployed).
+        var urls = assignment.context.keys.sorted().filter { $0.hasSuffix(".inference") }.compactMap { assignment.context[$0] }
+        if urls.isEmpty, let fallback = self.fallbackInference { urls = [fallback] }
+        guard !urls.isEmpty else {
             return WorkReport(.failed("noInference: no agent advertises an inference service"))
         }
         let head = request.head
         let started = ContinuousClock.now
-        let predicted: [Int]
-        do {
-            let client = try await InferenceClient.connect(url: url)
-            defer { client.close() }
-            predicted = try await client.labels(
-                path: "/v2/models/\(head.name)/versions/\(head.version)/infer", rows: request.rows.features)
-        } catch {
-            return WorkReport(.failed("inference: \(error)"))
+        var answer: (labels: [Int], url: String)?
+        var problems: [String] = []
+        for url in urls {
+            do {
+                let client = try await InferenceClient.connect(url: url)
+                defer { client.close() }
+                answer = (try await client.labels(
+                    path: "/v2/models/\(head.name)/versions/\(head.version)/infer", rows: request.rows.features), url)
+                break
+            } catch {
+                problems.append("\(error)")
+            }
+        }
+        guard let (predicted, url) = answer else {
+            return WorkReport(.failed("inference: " + problems.joined(separator: "; ")))
         }
         let elapsed = ContinuousClock.now - started
         let right = zip(predicted, request.rows.labels).map { $0 == $1 }

@@ -75,8 +75,7 @@ public final class PipelineWorker: Worker, Sendable {
             switch assignment.work {
             case ServingWork.deploy: return WorkReport(.done(try self.deploy(DeployRequest(decoding: assignment.input))))
             case ServingWork.promote:
-                let request = try CanonicalJSON.decode(PromoteRequest.self, from: assignment.input, what: "promote request")
-                return WorkReport(.done(try self.promote(request)))
+                return WorkReport(.done(try self.promote(PromoteRequest(decoding: assignment.input))))
             case ServingWork.test: return try await self.test(ServingTestRequest(decoding: assignment.input))
             default: return WorkReport(.failed("no worker here does \(assignment.work)"))
             }
@@ -110,6 +109,9 @@ public final class PipelineWorker: Worker, Sendable {
     }
 
     func promote(_ request: PromoteRequest) throws -> [UInt8] {
+        if let deploy = request.deploy, self.registry.version(request.name, number: request.version) == nil {
+            _ = try self.deploy(deploy)  // deployed on another pipeline agent: serve it here too
+        }
         guard let version = self.registry.version(request.name, number: request.version) else {
             throw RegistryError(.versionNotFound, "model '\(request.name)' has no version \(request.version) here to promote")
         }
@@ -124,6 +126,9 @@ public final class PipelineWorker: Worker, Sendable {
         let url = try await self.start()
         guard let port = self.server.port else { throw InferenceClientError("the server is not listening") }
         let head = request.head
+        if let deploy = request.deploy, self.registry.version(head.name, number: head.version) == nil {
+            _ = try self.deploy(deploy)  // deployed on another pipeline agent: serve it here too
+        }
         guard self.registry.version(head.name, number: head.version) != nil else {
             return WorkReport(.failed("unknownModel: \(head.name)@v\(head.version) is not deployed here"))
         }

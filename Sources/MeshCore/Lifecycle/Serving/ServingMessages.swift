@@ -140,18 +140,25 @@ public struct ServingTestRequest: Sendable, Equatable {
     public var head: Head
     /// The hold-out rows, raw (the server standardizes), and their labels.
     public var rows: LabeledRows
+    /// The version, for an agent that does not serve it yet (as ``PromoteRequest/deploy``).
+    public var deploy: DeployRequest?
 
-    public init(name: String, version: Int, connections: Int, milliseconds: Int, rows: LabeledRows) {
+    public init(name: String, version: Int, connections: Int, milliseconds: Int, rows: LabeledRows, deploy: DeployRequest? = nil) {
         self.head = Head(name: name, version: version, connections: connections, milliseconds: milliseconds)
         self.rows = rows
+        self.deploy = deploy
     }
 
-    public func encoded() -> [UInt8] { ServingCodec.encode("MWST", head: self.head, parts: [self.rows.encodedBlob()]) }
+    public func encoded() -> [UInt8] {
+        ServingCodec.encode("MWST", head: self.head, parts: [self.rows.encodedBlob(), self.deploy?.encoded() ?? []])
+    }
 
     public init(decoding bytes: [UInt8]) throws(WireError) {
         let (head, parts) = try ServingCodec.decode("MWST", "serving_test_request", as: Head.self, from: bytes)
         self.head = head
         self.rows = try LabeledRows(decodingBlob: try ServingCodec.part(parts, 0, "serving_test_request"))
+        let deploy = try ServingCodec.part(parts, 1, "serving_test_request")
+        self.deploy = deploy.isEmpty ? nil : try DeployRequest(decoding: deploy)
     }
 }
 
@@ -193,16 +200,36 @@ public struct ServingTestReport: Codable, Sendable, Equatable {
     public var passed: Bool { self.edgeCases.allSatisfy(\.refused) && self.servingAfterEdgeCases }
 }
 
-/// Point an alias at a version (work `pipeline.promote`).
+/// Point an alias at a version (work `pipeline.promote`). It carries the version's deploy
+/// request, so that whichever pipeline agent is awarded the task can serve it (a mesh may run
+/// several; a version deployed on one is deployed on the other first).
 public struct PromoteRequest: Codable, Sendable, Equatable {
     public var name: String
     public var version: Int
     public var alias: String
+    /// The version, for an agent that does not serve it yet.
+    public var deploy: DeployRequest?
 
-    public init(name: String, version: Int, alias: String) {
+    public init(name: String, version: Int, alias: String, deploy: DeployRequest? = nil) {
         self.name = name
         self.version = version
         self.alias = alias
+        self.deploy = deploy
+    }
+
+    public enum CodingKeys: String, CodingKey {
+        case name, version, alias
+    }
+
+    public func encoded() -> [UInt8] {
+        ServingCodec.encode("MWSP", head: self, parts: [self.deploy?.encoded() ?? []])
+    }
+
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        let (head, parts) = try ServingCodec.decode("MWSP", "promote_request", as: PromoteRequest.self, from: bytes)
+        self = head
+        let deploy = try ServingCodec.part(parts, 0, "promote_request")
+        self.deploy = deploy.isEmpty ? nil : try DeployRequest(decoding: deploy)
     }
 }
 
