@@ -60,6 +60,8 @@ struct MeshworkBinary {
         let (out, err) = try Self.spawnLock.withLock {
             let out = Pipe()
             let err = Pipe()
+            closeOnExec(out)
+            closeOnExec(err)
             process.standardOutput = out
             process.standardError = err
             try process.run()
@@ -180,4 +182,13 @@ final class Watchdog: Sendable {
 
     /// Stops watching.
     func cancel() { self.state.withLock { $0.cancelled = true } }
+}
+
+/// Marks both ends of `pipe` close-on-exec in this process: the child it is handed to still gets
+/// them (dup2 onto its stdio clears the flag), but no other child spawned meanwhile by another
+/// test inherits them — an inherited write end holds back EOF until that child exits.
+func closeOnExec(_ pipe: Pipe) {
+    for handle in [pipe.fileHandleForReading, pipe.fileHandleForWriting] {
+        _ = fcntl(handle.fileDescriptor, F_SETFD, FD_CLOEXEC)
+    }
 }

@@ -444,6 +444,7 @@ struct ReportTests {
         process.executableURL = URL(fileURLWithPath: MeshworkBinary.path)
         process.arguments = arguments
         let pipe = Pipe()
+        closeOnExec(pipe)
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()

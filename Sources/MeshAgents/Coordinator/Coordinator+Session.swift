@@ -151,6 +151,9 @@ extension Coordinator {
     func finishRun() {
         self.logger.info("workflow finished", metadata: ["mesh.digest": "\(self.digest.text)"])
         self.onProgress(self.progress)
+        // Everything journaled before anyone hears the run is over: the report's reader checks
+        // the stored journal against it.
+        self.flushOrFail()
         self.onFinished(self.report)
         if self.configuration.holdAfterFinish {
             self.logger.notice("workflow finished; holding the mesh up until told to stop")

@@ -261,7 +261,7 @@ public actor Coordinator<W: Workflow>: Service {
         }
     }
 
-    private func flushOrFail() {
+    func flushOrFail() {
         do {
             try self.flush()
         } catch {

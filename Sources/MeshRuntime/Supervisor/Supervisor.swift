@@ -102,9 +102,13 @@ public actor Supervisor {
                 }
             }
             await self.waitForEnd()
-            if let hold = self.options.hold, self.failure == nil, let summary = try? self.summary(start: start) {
-                hold(summary, self.progress?.services ?? [:])
-                await self.waitForSignal()
+            if let hold = self.options.hold, self.failure == nil {
+                do {
+                    hold(try self.summary(start: start), self.progress?.services ?? [:])
+                    await self.waitForSignal()
+                } catch {
+                    self.fail(error as? RuntimeError ?? RuntimeError(.process, "cannot summarize the run: \(error)"))
+                }
             }
             await self.stopEverything()
             group.cancelAll()
