@@ -5,7 +5,7 @@ import Testing
 /// and stderr.
 @Suite("train and doctor commands")
 struct CommandLineTests {
-    struct Run {
+    struct Run: Sendable {
         var status: Int32
         var stdout: String
         var stderr: String
@@ -15,7 +15,15 @@ struct CommandLineTests {
     static let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         .deletingLastPathComponent().appendingPathComponent("meshwork")
 
-    static func run(_ arguments: [String]) throws -> Run {
+    /// Runs the binary on a thread of its own: its blocking reads and wait must not hold one of
+    /// the cooperative pool's threads (two on a 2-core machine) while other tests wait for them.
+    static func run(_ arguments: [String]) async throws -> Run {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try Self.runBlocking(arguments) }) }.start()
+        }
+    }
+
+    static func runBlocking(_ arguments: [String]) throws -> Run {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
@@ -54,9 +62,9 @@ struct CommandLineTests {
         run.stderr.split(separator: "\n").filter { $0.hasPrefix("meshwork train: error:") }
     }
 
-    @Test func trainPrintsOneJSONSummaryLine() throws {
+    @Test func trainPrintsOneJSONSummaryLine() async throws {
         let data = Fixtures.repositoryRoot.appendingPathComponent("scenarios/data/digits.csv").path
-        let run = try Self.run(["train", data, "--epochs", "5", "--seed", "1", "--quantize", "--json"])
+        let run = try await Self.run(["train", data, "--epochs", "5", "--seed", "1", "--quantize", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let last = try #require(run.stdout.split(separator: "\n").last)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
@@ -70,38 +78,38 @@ struct CommandLineTests {
         #expect(run.stderr.contains("epoch 5/5"))
     }
 
-    @Test func aMissingFileIsOneLineAndStatus2() throws {
-        let run = try Self.run(["train", "/nonexistent/missing.csv"])
+    @Test func aMissingFileIsOneLineAndStatus2() async throws {
+        let run = try await Self.run(["train", "/nonexistent/missing.csv"])
         #expect(run.status == 2)
         #expect(Self.errorLines(run) == ["meshwork train: error: /nonexistent/missing.csv: no such file"])
         #expect(!run.stderr.contains("Fatal error"))
     }
 
-    @Test func aRaggedRowNamesFileLineAndColumn() throws {
+    @Test func aRaggedRowNamesFileLineAndColumn() async throws {
         let path = try Self.temporaryFile("ragged.csv", "a,b,label\n1,2,0\n3,1\n")
-        let run = try Self.run(["train", path])
+        let run = try await Self.run(["train", path])
         #expect(run.status == 2)
         let lines = Self.errorLines(run)
         #expect(lines.count == 1)
         #expect(lines.first?.contains("ragged.csv:3:2: ragged row") == true, "\(run.stderr)")
     }
 
-    @Test func aNonNumericCellNamesItsPlace() throws {
+    @Test func aNonNumericCellNamesItsPlace() async throws {
         let path = try Self.temporaryFile("words.csv", "a,b,label\n1,2,0\n3,four,1\n")
-        let run = try Self.run(["train", path])
+        let run = try await Self.run(["train", path])
         #expect(run.status == 2)
         #expect(Self.errorLines(run).first?.contains("words.csv:3:2: not a number: \"four\"") == true, "\(run.stderr)")
     }
 
-    @Test func aBadModelIsStatus2() throws {
+    @Test func aBadModelIsStatus2() async throws {
         let data = Fixtures.repositoryRoot.appendingPathComponent("scenarios/data/digits.csv").path
-        let run = try Self.run(["train", data, "--model", "mlp:zero"])
+        let run = try await Self.run(["train", data, "--model", "mlp:zero"])
         #expect(run.status == 2)
         #expect(Self.errorLines(run).count == 1)
     }
 
-    @Test func doctorReportsTheKernelAndRates() throws {
-        let run = try Self.run(["doctor", "--size", "256", "--json"])
+    @Test func doctorReportsTheKernelAndRates() async throws {
+        let run = try await Self.run(["doctor", "--size", "256", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let last = try #require(run.stdout.split(separator: "\n").last)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])

@@ -172,7 +172,10 @@ final class Watchdog: Sendable {
                 if self.state.withLock({ $0.cancelled }) { return }
                 Thread.sleep(forTimeInterval: 0.05)
             }
-            self.state.withLock { $0.fired = !$0.cancelled }
+            // Only a process still running at the deadline timed out: one that ended (a zombie not
+            // yet reaped) while the test's task waited for a thread of the pool did not.
+            let running = MeshworkBinary.isAlive(pid)
+            self.state.withLock { $0.fired = !$0.cancelled && running }
             if self.fired { kill(pid, SIGKILL) }
         }.start()
     }

@@ -398,17 +398,17 @@ struct ReportTests {
         #expect(try String(contentsOfFile: files.charts[0], encoding: .utf8) == svg)
     }
 
-    @Test func meshworkReportWritesTheFilesAndRefusesWhatIsNotARun() throws {
+    @Test func meshworkReportWritesTheFilesAndRefusesWhatIsNotARun() async throws {
         let parent = try MeshworkBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let path = try Self.makeStore(in: parent)
 
-        let result = try Self.runMeshwork(["report", path])
+        let result = try await Self.runMeshwork(["report", path])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(path + "/report.html"))
         #expect(FileManager.default.fileExists(atPath: path + "/report.md"))
 
-        let missing = try Self.runMeshwork(["report", parent + "/no-such-run"])
+        let missing = try await Self.runMeshwork(["report", parent + "/no-such-run"])
         #expect(missing.status == 2, "\(missing.output)")
         #expect(missing.output.contains("not a run directory"))
     }
@@ -439,7 +439,14 @@ struct ReportTests {
     }
 
     /// Runs the built binary to its end (it writes a few files; no timeout needed beyond the test's).
-    static func runMeshwork(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// On a thread of its own, so its blocking read and wait do not hold a cooperative thread.
+    static func runMeshwork(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try Self.runMeshworkBlocking(arguments) }) }.start()
+        }
+    }
+
+    static func runMeshworkBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: MeshworkBinary.path)
         process.arguments = arguments
