@@ -58,6 +58,20 @@ public enum Replay {
             case useCases = "use_cases"
             case recordedUseCases = "recorded_use_cases"
         }
+
+        /// As synthesized, except that no divergence is written as `"divergence": null`.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.runDirectory, forKey: .runDirectory)
+            try container.encode(self.digest, forKey: .digest)
+            try container.encode(self.recordedDigest, forKey: .recordedDigest)
+            try container.encode(self.records, forKey: .records)
+            try container.encode(self.recordedRecords, forKey: .recordedRecords)
+            try container.encode(self.divergence, forKey: .divergence)
+            try container.encode(self.overrides, forKey: .overrides)
+            try container.encode(self.useCases, forKey: .useCases)
+            try container.encode(self.recordedUseCases, forKey: .recordedUseCases)
+        }
     }
 
     /// Replays the run in `runDirectory` (paths in its scenario are relative to the working
