@@ -94,14 +94,22 @@ public enum Replay {
         for entry in recorded.entries where entry.record.kind == "task.done" {
             if let payload = entry.payload { recordedOutputs[entry.record.subject] = payload }
         }
-        let consumer = Consumer(recordedOutputs: recordedOutputs, logger: logger)
-        let (records, digest, useCases) = try await scenario.withWorkflow(consumer)
+        let (records, digest, useCases) = try await Self.reexecute(scenario, recordedOutputs: recordedOutputs, logger: logger)
         let expected = recorded.entries.map(\.record)
         let recordedUseCases = Self.recordedOutcomes(runDirectory)
         return Result(
             runDirectory: runDirectory, digest: digest, recordedDigest: recorded.recomputed.text, records: records.count,
             recordedRecords: expected.count, divergence: Self.firstDivergence(expected: expected, actual: records),
             overrides: overrides, useCases: useCases, recordedUseCases: recordedUseCases)
+    }
+
+    /// Runs `scenario` (its lifecycle files resolved) to its end in this process with the real
+    /// workers and returns the logical records, their digest and the use cases' outcomes; a
+    /// live human's decisions come from `recordedOutputs` (task id → output).
+    public static func reexecute(
+        _ scenario: Scenario, recordedOutputs: [String: [UInt8]] = [:], logger: Logger
+    ) async throws -> (records: [LogicalRecord], digest: String, useCases: [UseCaseOutcome]) {
+        try await scenario.withWorkflow(Consumer(recordedOutputs: recordedOutputs, logger: logger))
     }
 
     /// The first position where the two journals differ, with the hand-offs before it.

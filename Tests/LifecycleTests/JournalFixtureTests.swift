@@ -1,0 +1,84 @@
+import Foundation
+import Logging
+import MeshCore
+import MeshRuntime
+import Testing
+
+/// Journals recorded by earlier versions (Tests/Fixtures/journals/*.json: the scenario, its
+/// logical records and digest) re-executed by this code: a change that breaks determinism, or
+/// changes what a scenario journals, fails here with the first divergent record. Fixtures cover
+/// what does not depend on the BLAS kernel of the machine (the relay; lifecycles that end before
+/// training). Re-record one deliberately with `meshwork run` when a change is meant.
+@Suite("Recorded journals replay unchanged")
+struct JournalFixtureTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/journals")
+
+    struct Fixture: Decodable {
+        var scenario: String
+        var digest: String
+        var records: [[Recorded]]
+
+        enum Recorded: Decodable {
+            case number(UInt64)
+            case text(String)
+            case fields([[String]])
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let number = try? container.decode(UInt64.self) {
+                    self = .number(number)
+                } else if let text = try? container.decode(String.self) {
+                    self = .text(text)
+                } else {
+                    self = .fields(try container.decode([[String]].self))
+                }
+            }
+        }
+
+        /// The records as LogicalRecords (`[time_us, kind, subject, [[name, value], …]]`).
+        func logicalRecords() throws -> [LogicalRecord] {
+            try self.records.map { row in
+                guard row.count == 4, case .number(let time) = row[0], case .text(let kind) = row[1],
+                    case .text(let subject) = row[2], case .fields(let fields) = row[3]
+                else { throw FixtureError.malformed }
+                return LogicalRecord(
+                    time: SimTime(microseconds: time), kind: kind, subject: subject,
+                    fields: fields.map { LogicalRecord.Field($0[0], $0.count > 1 ? $0[1] : "") })
+            }
+        }
+    }
+
+    enum FixtureError: Error { case malformed }
+
+    static var names: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: Self.directory.path)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+    }
+
+    @Test func thereAreFixtures() {
+        #expect(Self.names.count >= 3, "fixtures in \(Self.directory.path)")
+    }
+
+    @Test(arguments: Self.names)
+    func aRecordedJournalReplaysRecordByRecord(_ name: String) async throws {
+        let data = try Data(contentsOf: Self.directory.appendingPathComponent(name))
+        let fixture = try JSONDecoder().decode(Fixture.self, from: data)
+        let expected = try fixture.logicalRecords()
+        var recomputed = JournalDigest()
+        for record in expected { recomputed.append(record) }
+        #expect(recomputed.text == fixture.digest, "\(name): the fixture's records do not hash to its digest")
+        var scenario = try ScenarioLoader.parse(fixture.scenario, file: name)
+        if case .lifecycle(let files) = scenario.workflow { scenario.lifecycle = try ScenarioLoader.resolve(files) }
+        let logger = Logger(label: "fixture", factory: { _ in SwiftLogNoOpLogHandler() })
+        let replayed = try await Replay.reexecute(scenario, logger: logger)
+        if let divergence = Replay.firstDivergence(expected: expected, actual: replayed.records) {
+            Issue.record(
+                """
+                \(name): first divergence at record \(divergence.index) (\(divergence.simTime)):
+                  expected \(divergence.expected.map { "\($0)" } ?? "nothing")
+                  actual   \(divergence.actual.map { "\($0)" } ?? "nothing")
+                """)
+        }
+        #expect(replayed.digest == fixture.digest)
+    }
+}
