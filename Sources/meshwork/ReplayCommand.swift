@@ -82,7 +82,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     static func describe(_ outcome: UseCaseOutcome) -> String {
-        var text = outcome.state + (outcome.production ?? outcome.model).map { " \($0)" }.orEmpty
+        var text = outcome.state + ((outcome.production ?? outcome.model).map { " \($0)" } ?? "")
         if let retrains = outcome.retrains { text += ", \(retrains) retraining(s)" }
         if let alerts = outcome.alerts { text += ", \(alerts) alert(s)" }
         if let after = outcome.accuracyOnDriftAfterRetrain { text += ", drifted accuracy after retraining \(Self.percent(after))" }
@@ -91,8 +91,4 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     static func percent(_ value: Double) -> String { String((value * 10_000).rounded() / 100) + " %" }
-}
-
-extension Optional where Wrapped == String {
-    var orEmpty: String { self ?? "" }
 }

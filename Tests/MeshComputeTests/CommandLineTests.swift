@@ -29,11 +29,6 @@ struct CommandLineTests {
         process.arguments = arguments
         let output = Pipe()
         let errors = Pipe()
-        // Close-on-exec here: only this child gets them (as its stdio); another test's children
-        // must not inherit the write ends and hold back EOF.
-        for handle in [output.fileHandleForReading, output.fileHandleForWriting, errors.fileHandleForReading, errors.fileHandleForWriting] {
-            _ = fcntl(handle.fileDescriptor, F_SETFD, FD_CLOEXEC)
-        }
         process.standardOutput = output
         process.standardError = errors
         try process.run()

@@ -61,7 +61,6 @@ func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, 
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     let pipe = Pipe()
-    closeOnExec(pipe)
     process.standardOutput = pipe
     process.standardError = pipe
     try process.run()
@@ -81,8 +80,7 @@ final class Child: @unchecked Sendable {
         self.process.executableURL = URL(fileURLWithPath: executable)
         self.process.arguments = arguments
         let pipe = Pipe()
-        closeOnExec(pipe)
-        self.process.standardOutput = pipe
+            self.process.standardOutput = pipe
         self.process.standardError = FileHandle.nullDevice
         self.output = pipe.fileHandleForReading
         try self.process.run()
@@ -163,14 +161,5 @@ func storeError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_so
     } catch {
         Issue.record("expected a StoreError, got \(error)", sourceLocation: sourceLocation)
         return nil
-    }
-}
-
-/// Marks both ends of `pipe` close-on-exec in this process: the child it is handed to still gets
-/// them (dup2 onto its stdio clears the flag), but no other child spawned meanwhile by another
-/// test inherits them — an inherited write end holds back EOF until that child exits.
-func closeOnExec(_ pipe: Pipe) {
-    for handle in [pipe.fileHandleForReading, pipe.fileHandleForWriting] {
-        _ = fcntl(handle.fileDescriptor, F_SETFD, FD_CLOEXEC)
     }
 }

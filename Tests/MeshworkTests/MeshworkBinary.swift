@@ -40,8 +40,6 @@ struct MeshworkBinary {
         return path
     }
 
-    static let spawnLock = NSLock()
-
     /// Runs `meshwork arguments…` in `directory`; kills it by pid if it outlives `timeout`.
     /// `whileRunning` gets the pid once started (to signal it, say).
     static func run(
@@ -54,21 +52,11 @@ struct MeshworkBinary {
         process.executableURL = URL(fileURLWithPath: self.path)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        // Pipes are made and the child spawned under one lock, and the parent's write ends closed
-        // before it is released: a child another test spawns meanwhile would inherit them and
-        // keep this command's EOF from coming until that (possibly long-lived) child exits.
-        let (out, err) = try Self.spawnLock.withLock {
-            let out = Pipe()
-            let err = Pipe()
-            closeOnExec(out)
-            closeOnExec(err)
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            try? out.fileHandleForWriting.close()
-            try? err.fileHandleForWriting.close()
-            return (out, err)
-        }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
         let pid = process.processIdentifier
         // Blocking reads and the watchdog run on threads of their own: on a 2-core machine the
         // cooperative pool has two threads, and two blocking reads on it would stall every task.
@@ -185,13 +173,4 @@ final class Watchdog: Sendable {
 
     /// Stops watching.
     func cancel() { self.state.withLock { $0.cancelled = true } }
-}
-
-/// Marks both ends of `pipe` close-on-exec in this process: the child it is handed to still gets
-/// them (dup2 onto its stdio clears the flag), but no other child spawned meanwhile by another
-/// test inherits them — an inherited write end holds back EOF until that child exits.
-func closeOnExec(_ pipe: Pipe) {
-    for handle in [pipe.fileHandleForReading, pipe.fileHandleForWriting] {
-        _ = fcntl(handle.fileDescriptor, F_SETFD, FD_CLOEXEC)
-    }
 }

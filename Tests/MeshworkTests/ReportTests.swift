@@ -451,7 +451,6 @@ struct ReportTests {
         process.executableURL = URL(fileURLWithPath: MeshworkBinary.path)
         process.arguments = arguments
         let pipe = Pipe()
-        closeOnExec(pipe)
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()

@@ -84,12 +84,9 @@ public struct LiveGates: Sendable {
 
     func path(_ id: String, _ suffix: String) -> String { self.directory + "/" + id + suffix }
 
+    /// Writes through a temporary file and a rename, so a reader never sees half a file.
     static func writeAtomically(_ data: Data, to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else {
-            throw RuntimeError(.runDirectory, "cannot write \(path): \(String(cString: strerror(errno)))")
-        }
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }
 
