@@ -46,6 +46,8 @@ struct ScenarioSchemaTests {
         }
         let gates = try #require(((defs["human"]?["properties"] as? [String: Any])?["never_answer"] as? [String: Any])?["items"] as? [String: Any])
         #expect(Set(gates["enum"] as? [String] ?? []) == Set(GateRequest.Gate.allCases.map(\.rawValue)))
+        let kinds = try #require(((defs["fault"]?["properties"] as? [String: Any])?["kinds"] as? [String: Any])?["items"] as? [String: Any])
+        #expect(kinds["enum"] as? [String] == MessageKind.allCases.map(\.name))
         let roles = try #require(((schema["properties"] as? [String: Any])?["agents"] as? [String: Any])?["propertyNames"] as? [String: Any])
         #expect(roles["enum"] as? [String] == Role.agentRoles.map(\.rawValue))
     }

@@ -69,6 +69,40 @@ struct ProcessMeshTests {
         #expect(json["digest"] as? String == Self.referenceDigest(tokens: 1_500))
     }
 
+    /// The network faults a scenario scripts — loss, duplication, delay with reordering, a cut
+    /// of one agent, a slow joiner — change the physical journal, never the logical one: `up`
+    /// and `run` print the digest of the fault-free workflow, and the physical journal counts
+    /// what each fault did.
+    @Test func scriptedNetworkFaultsKeepTheDigest() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let faults = """
+            agents: { data: 2 }
+            faults:
+              - { drop: any, rate: 0.1, for: 2 }
+              - { duplicate: model, rate: 0.3, kinds: [result, award, bid] }
+              - { delay: data, ms: 20, jitter_ms: 20, rate: 0.5 }
+              - { cut: pipeline, start: 0.3, for: 1 }
+              - { slow_join: monitoring-1, for: 0.5 }
+            """
+        let scenario = try MeshworkBinary.writeScenario(
+            Self.relayScenario(name: "lossy", tokens: 1_000, extra: faults), named: "lossy.yaml", in: directory)
+        for command in ["up", "run"] {
+            let result = try await MeshworkBinary.run([command, scenario, "--json", "--quiet"], in: directory)
+            #expect(result.status == 0, "\(command) stderr: \(result.stderr)")
+            let json = try #require(result.json, "\(command) stdout: \(result.stdout)")
+            #expect(json["lost"] as? Int == 0, "\(command)")
+            #expect(json["applied_twice"] as? Int == 0, "\(command)")
+            #expect(json["digest"] as? String == Self.referenceDigest(tokens: 1_000), "\(command)")
+            let store = try RunStore.openReadOnly(at: directory + "/" + (json["run_dir"] as? String ?? ""))
+            defer { try? store.close() }
+            let events = try store.physicalEvents(kind: "network-fault").map(\.detail)
+            #expect(events.count == 4, "\(command): one line per network fault: \(events)")
+            #expect(events.contains { $0.hasPrefix("duplicate model:") && !$0.contains("duplicated=0 ") }, "\(command): \(events)")
+            #expect(events.contains { $0.hasPrefix("delay data:") && !$0.hasSuffix("delayed=0") }, "\(command): \(events)")
+        }
+    }
+
     @Test func aKilledCoordinatorResumesFromTheJournalWithTheSameDigest() async throws {
         let directory = try MeshworkBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -385,6 +419,9 @@ struct BadInputTests {
         ("name: x\nworkflow:\n  relay: {}\n", "bad.yaml:1", "seed: missing required field"),
         ("name: x\nseed: 1\nworkflow: { relay: {} }\nagents: { dta: 2 }\n", "bad.yaml:4", "a role"),
         ("name: x\nseed: 1\nworkflow: { relay: {} }\nfaults:\n  - { kill: any-agent, for: 2 }\n", "bad.yaml:5", "faults[0]"),
+        ("name: x\nseed: 1\nworkflow: { relay: {} }\nfaults:\n  - { drop: data, rate: 1.5 }\n", "bad.yaml:5", "0 < rate <= 1"),
+        ("name: x\nseed: 1\nworkflow: { relay: {} }\nfaults:\n  - { cut: data }\n", "bad.yaml:5", "'for: SECONDS'"),
+        ("name: x\nseed: 1\nworkflow: { relay: {} }\nfaults:\n  - { delay: data, ms: 5, kinds: [bids] }\n", "bad.yaml:5", "not 'bids'"),
         ("name: x\nseed: [1\n", "bad.yaml:", "invalid YAML"),
         ("", "bad.yaml:1", "empty"),
     ])

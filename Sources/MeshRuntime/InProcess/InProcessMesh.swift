@@ -12,9 +12,10 @@ import Synchronization
 public enum InProcessMesh {
     /// Runs `scenario` to the end in this process and returns its summary.
     public static func run(scenario: Scenario, run: RunDirectory, showProgress: Bool, logger: Logger) async throws -> RunSummary {
-        if !scenario.faults.isEmpty, showProgress {
+        let processFaults = scenario.faults.filter { !$0.action.isNetwork }
+        if !processFaults.isEmpty, showProgress {
             ProcessEnvironment.emitError(
-                "note: the scenario's \(scenario.faults.count) process fault(s) need separate processes; `meshwork run` skips them")
+                "note: the scenario's \(processFaults.count) process fault(s) need separate processes; `meshwork run` skips them")
         }
         let start = ContinuousClock.now
         let context: ZeroMQContext
@@ -81,10 +82,13 @@ public enum InProcessMesh {
                 runID: self.runID, incarnation: incarnation, pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName,
                 expectedAgents: self.scenario.agentIDs.map(\.id))
             let stopwatch = Stopwatch()
+            let zeroMQ = try ZeroMQTransport(
+                connectingTo: self.endpoint, context: self.context, options: .init(name: "coordinator"), logger: self.logger)
+            // Network faults apply in one process too: they sit between the coordinator and the mesh.
+            let networkFaults = NetworkFaults(self.scenario.faults, seed: self.scenario.seed)
+            let transport: any MeshTransport = networkFaults.isEmpty ? zeroMQ : FaultyTransport(wrapping: zeroMQ, faults: networkFaults)
             let coordinator = Coordinator(
-                configuration: configuration, workflow: workflow,
-                transport: try ZeroMQTransport(
-                    connectingTo: self.endpoint, context: self.context, options: .init(name: "coordinator"), logger: self.logger),
+                configuration: configuration, workflow: workflow, transport: transport,
                 journal: self.journal, clock: clock, logger: self.logger, blobStore: self.artifacts,
                 onProgress: { progress in if progress.started { stopwatch.start() } })
             var agents: [Agent] = []

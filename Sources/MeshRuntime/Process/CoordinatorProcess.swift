@@ -64,10 +64,18 @@ public enum CoordinatorProcess {
             if let line = try? ReportCodec.encode(report) { ProcessEnvironment.emitLine("REPORT " + line) }
         }
         let ignore: @Sendable (RunReport) -> Void = { _ in }
+        // The scenario's network faults sit between the coordinator and the mesh.
+        let networkFaults = NetworkFaults(scenario.faults, seed: scenario.seed)
+        let faulty = networkFaults.isEmpty ? nil : FaultyTransport(wrapping: transport, faults: networkFaults)
         let consumer = Consumer(
-            scenario: scenario, transport: transport, journal: journal, runID: run.id, recorded: recorded,
+            scenario: scenario, transport: faulty ?? transport, journal: journal, runID: run.id, recorded: recorded,
             awards: awards, hold: hold, artifacts: artifacts, onFinished: hold ? announce : ignore, logger: logger)
         let report = try await scenario.withWorkflow(consumer)
+        if let faulty {
+            try? journal.appendPhysical(faulty.summary.map {
+                PhysicalEvent(kind: "network-fault", agent: "coordinator", detail: $0, at: SystemClock().now())
+            })
+        }
         // The report first: the forwarder's linger can take seconds, and a supervisor that has the
         // report knows the run is over even if this process dies while lingering.
         try store.finish(digest: report.digest)
@@ -78,7 +86,7 @@ public enum CoordinatorProcess {
 
     private struct Consumer: WorkflowConsumer {
         let scenario: Scenario
-        let transport: ZeroMQTransport
+        let transport: any MeshTransport
         let journal: SQLiteJournal
         let runID: String
         let recorded: [JournalEntry]

@@ -95,9 +95,19 @@ public actor Supervisor {
             await self.waitForReady()
             if self.failure == nil, !self.shuttingDown {
                 for (id, role) in self.scenario.agentIDs {
-                    group.addTask { await self.superviseAgent(id, role: role) }
+                    // A slow joiner starts late; the workflow waits for it (the roster expects it).
+                    let late = self.scenario.faults.filter { $0.action == .slowJoin && $0.targets(id) }.compactMap(\.duration).max()
+                    group.addTask {
+                        if let late {
+                            await self.note("fault: \(id) starts \(late) s late")
+                            try? await Task.sleep(for: .milliseconds(Int64(late * 1000)))
+                            guard await !self.shuttingDown else { return }
+                        }
+                        await self.superviseAgent(id, role: role)
+                    }
                 }
-                for (index, fault) in self.scenario.faults.enumerated() {
+                // Network faults are the coordinator's transport's (NetworkFaults); kills and pauses are ours.
+                for (index, fault) in self.scenario.faults.enumerated() where fault.action == .kill || fault.action == .pause {
                     group.addTask { await self.inject(fault, index: index) }
                 }
             }
@@ -265,6 +275,17 @@ public actor Supervisor {
 
     private func inject(_ fault: FaultSpec, index: Int) async {
         await self.waitForWorkflowStart()
+        if let hour = fault.atHour {
+            // The simulated hour, as the coordinator's progress lines report it.
+            let threshold = UInt64(hour * 3_600_000_000)
+            while !self.shuttingDown, self.report == nil, (self.progress?.simTime.microseconds ?? 0) < threshold {
+                do {
+                    try await Task.sleep(for: .milliseconds(20))
+                } catch {
+                    return
+                }
+            }
+        }
         var rng = SeededRandom(seed: self.scenario.seed, key: "fault/\(index)")
         var due = ContinuousClock.now + .milliseconds(Int64(fault.start * 1000))
         var count = 0
@@ -276,7 +297,7 @@ public actor Supervisor {
                 return
             }
             guard !self.shuttingDown, self.report == nil else { return }
-            var targets = self.agentPIDs.filter { self.matches(fault.target, $0.key) }.sorted { $0.key < $1.key }
+            var targets = self.agentPIDs.filter { fault.targets($0.key) }.sorted { $0.key < $1.key }
             if fault.target == "coordinator" {
                 targets = self.coordinatorPID.map { [(AgentID.coordinator, $0)] } ?? []
             }
@@ -295,6 +316,8 @@ public actor Supervisor {
                         try? await Task.sleep(for: .milliseconds(Int64(duration * 1000)))
                         self.resume(pid)
                     }
+                case .drop, .duplicate, .delay, .cut, .slowJoin:
+                    break
                 }
             }
             guard let every = fault.every else { return }
@@ -305,15 +328,6 @@ public actor Supervisor {
     private func resume(_ pid: Int32) {
         guard self.paused.remove(pid) != nil else { return }
         ProcessEnvironment.send(SIGCONT, to: pid)
-    }
-
-    private func matches(_ target: String, _ id: AgentID) -> Bool {
-        switch target {
-        case "coordinator": return false
-        case "any-agent", "any": return true
-        case id.rawValue: return true
-        default: return Role(rawValue: target).map { id.rawValue.hasPrefix($0.rawValue + "-") } ?? false
-        }
     }
 
     // MARK: - Stopping
