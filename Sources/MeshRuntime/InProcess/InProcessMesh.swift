@@ -86,9 +86,9 @@ public enum InProcessMesh {
                 connectingTo: self.endpoint, context: self.context, options: .init(name: "coordinator"), logger: self.logger)
             // Network faults apply in one process too: they sit between the coordinator and the mesh.
             let networkFaults = NetworkFaults(self.scenario.faults, seed: self.scenario.seed)
-            let transport: any MeshTransport = networkFaults.isEmpty ? zeroMQ : FaultyTransport(wrapping: zeroMQ, faults: networkFaults)
+            let faulty = networkFaults.isEmpty ? nil : FaultyTransport(wrapping: zeroMQ, faults: networkFaults)
             let coordinator = Coordinator(
-                configuration: configuration, workflow: workflow, transport: transport,
+                configuration: configuration, workflow: workflow, transport: faulty ?? zeroMQ,
                 journal: self.journal, clock: clock, logger: self.logger, blobStore: self.artifacts,
                 onProgress: { progress in if progress.started { stopwatch.start() } })
             var agents: [Agent] = []
@@ -127,6 +127,7 @@ public enum InProcessMesh {
                 }
                 try await coordinator.run()
                 stopwatch.stop()
+                faulty?.record(in: self.journal)
                 for agent in agents { await agent.stop() }
                 try await group.waitForAll()
             }

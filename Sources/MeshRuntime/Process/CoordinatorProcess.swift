@@ -71,11 +71,7 @@ public enum CoordinatorProcess {
             scenario: scenario, transport: faulty ?? transport, journal: journal, runID: run.id, recorded: recorded,
             awards: awards, hold: hold, artifacts: artifacts, onFinished: hold ? announce : ignore, logger: logger)
         let report = try await scenario.withWorkflow(consumer)
-        if let faulty {
-            try? journal.appendPhysical(faulty.summary.map {
-                PhysicalEvent(kind: "network-fault", agent: "coordinator", detail: $0, at: SystemClock().now())
-            })
-        }
+        faulty?.record(in: journal)
         // The report first: the forwarder's linger can take seconds, and a supervisor that has the
         // report knows the run is over even if this process dies while lingering.
         try store.finish(digest: report.digest)

@@ -52,6 +52,12 @@ final class FaultyTransport: MeshTransport {
         }
     }
 
+    /// Journals what each fault did, as physical `network-fault` events (a lost line is only a figure).
+    func record(in journal: any JournalSink) {
+        let now = self.clock.now()
+        try? journal.appendPhysical(self.summary.map { PhysicalEvent(kind: "network-fault", agent: "coordinator", detail: $0, at: now) })
+    }
+
     func subscribe(_ topic: Topic) throws(TransportError) { try self.inner.subscribe(topic) }
 
     func unsubscribe(_ topic: Topic) throws(TransportError) { try self.inner.unsubscribe(topic) }
