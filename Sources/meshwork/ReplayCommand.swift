@@ -13,6 +13,8 @@ struct ReplayCommand: AsyncParsableCommand {
         discussion: """
             Exit code 0 when nothing diverges (or for a what-if), 1 at a divergence, 2 for bad input.
             A what-if: meshwork replay runs/<id> --set workflow.lifecycle.monitoring.rule.min_ks_features=30
+            A branch, kept as a new run with its parent recorded: add --from RECORD (the journal up to
+            there as it was, the changed settings from there on).
             """
     )
 
@@ -21,6 +23,12 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "A what-if: change a scenario setting, PATH=VALUE (repeatable).")
     var set: [String] = []
+
+    @Option(name: .long, help: "Branch from this journal record (0-based): a what-if stored as a new run.")
+    var from: Int?
+
+    @Option(name: .long, help: "Where a branch's run directory goes.")
+    var runs = "runs"
 
     @Flag(name: .long, help: "Print one JSON object (digest, divergence, use cases).")
     var json = false
@@ -42,11 +50,23 @@ struct ReplayCommand: AsyncParsableCommand {
                 }
                 overrides[String(item[..<equals])] = String(item[item.index(after: equals)...])
             }
+            if let from = self.from {
+                guard from >= 0 else { throw RuntimeError(.usage, "--from \(from): a record number >= 0") }
+                let branch = try await Replay.branch(
+                    runDirectory: self.runDirectory, from: from, overrides: overrides, runsRoot: self.runs, logger: logger)
+                if self.json {
+                    print(try Self.json(branch.result, extra: [
+                        "branch_dir": branch.runDirectory, "parent": branch.parentage.parent,
+                        "from_record": branch.parentage.fromRecord, "branch_record": branch.parentage.branchRecord,
+                    ]))
+                } else {
+                    print(Self.text(branch.result, branchedAt: branch.parentage.branchRecord, parent: branch.parentage.parent))
+                }
+                return
+            }
             let result = try await Replay.run(runDirectory: self.runDirectory, overrides: overrides, logger: logger)
             if self.json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                print(try Self.json(result, extra: [:]))
             } else {
                 print(Self.text(result))
             }
@@ -54,10 +74,21 @@ struct ReplayCommand: AsyncParsableCommand {
         }
     }
 
-    static func text(_ result: Replay.Result) -> String {
+    /// The result as one JSON object, with `extra` keys beside its own.
+    static func json(_ result: Replay.Result, extra: [String: Any]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard !extra.isEmpty else { return String(decoding: try encoder.encode(result), as: UTF8.self) }
+        var object = try JSONSerialization.jsonObject(with: encoder.encode(result)) as? [String: Any] ?? [:]
+        object.merge(extra) { _, new in new }
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    static func text(_ result: Replay.Result, branchedAt: Int? = nil, parent: String? = nil) -> String {
         var lines: [String] = []
-        let what = result.overrides.isEmpty ? "replay" : "what-if (" + result.overrides.keys.sorted().map { "\($0)=\(result.overrides[$0]!)" }
+        var what = result.overrides.isEmpty ? "replay" : "what-if (" + result.overrides.keys.sorted().map { "\($0)=\(result.overrides[$0]!)" }
             .joined(separator: ", ") + ")"
+        if let branchedAt, let parent { what = "branch of \(parent) at record \(branchedAt), " + what }
         if let divergence = result.divergence {
             lines.append("\(what) of \(result.runDirectory): first divergence at record \(divergence.index) "
                 + "(\(divergence.simTime)\(divergence.agent.map { ", role \($0)" } ?? ""))")

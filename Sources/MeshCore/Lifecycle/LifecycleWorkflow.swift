@@ -15,7 +15,7 @@
 /// - a human gate: the policy's delay plus a seeded jitter.
 public struct LifecycleWorkflow: Workflow {
     /// The resolved scenario.
-    public let spec: LifecycleSpec
+    public private(set) var spec: LifecycleSpec
     /// The scenario's seed.
     public let seed: UInt64
 
@@ -222,4 +222,18 @@ public struct LifecycleWorkflow: Workflow {
     static func minutes(_ value: Double) -> UInt64 { UInt64(value * 60_000_000) }
 
     static func seconds(_ value: Double) -> UInt64 { UInt64(value * 1_000_000) }
+}
+
+extension LifecycleWorkflow {
+    /// A what-if branch: the same use cases in the same state, deciding from now on with
+    /// `other`'s settings (human policy, search, serving, the monitoring rule and retraining).
+    /// Alert rules already tracking keep theirs. Nil when the use cases, catalog or zoo differ:
+    /// the state would not mean the same.
+    public func adoptingSettings(of other: LifecycleWorkflow) -> LifecycleWorkflow? {
+        guard other.spec.useCases == self.spec.useCases, other.spec.catalog == self.spec.catalog, other.spec.zoo == self.spec.zoo
+        else { return nil }
+        var branch = self
+        branch.spec = other.spec
+        return branch
+    }
 }

@@ -23,6 +23,9 @@ public struct RestoredOrchestrator<W: Workflow>: Sendable {
     public var inFlight: [(spec: TaskSpec, start: SimTime)]
     /// Tasks the journal committed.
     public var committedTasks: [TaskID]
+    /// Every task the workflow dispatched up to the journal's end, in dispatch order (what a
+    /// what-if branch performs again to rebuild the agents' state).
+    public var dispatched: [TaskSpec] = []
 }
 
 extension Orchestrator {
@@ -35,7 +38,9 @@ extension Orchestrator {
         var digest = JournalDigest()
         var committed: [TaskID] = []
         var next = 0
+        var dispatched: [TaskSpec] = []
         func check(_ actions: [Action]) throws(RestoreError) {
+            for case .dispatch(let spec, _) in actions { dispatched.append(spec) }
             for case .journal(let record, _) in actions {
                 guard next < entries.count else {
                     // The code produced a record the journal does not have yet: it was not committed
@@ -76,6 +81,7 @@ extension Orchestrator {
             try check(orchestrator.resultArrived(task, outcome))
         }
         return RestoredOrchestrator(
-            orchestrator: orchestrator, digest: digest, inFlight: orchestrator.inFlightTasks, committedTasks: committed)
+            orchestrator: orchestrator, digest: digest, inFlight: orchestrator.inFlightTasks, committedTasks: committed,
+            dispatched: dispatched)
     }
 }

@@ -82,6 +82,13 @@ public struct Orchestrator<W: Workflow>: Sendable {
     /// Tasks scheduled and not yet committed.
     public var pendingTasks: Int { self.inFlight.count }
 
+    /// Follows `other`'s settings from now on (a what-if branch); false when the workflow cannot.
+    public mutating func adoptSettings(of other: W) -> Bool {
+        guard let branch = self.workflow.adoptingSettings(of: other) else { return false }
+        self.workflow = branch
+        return true
+    }
+
     /// Whether the run is over.
     public var isFinished: Bool { self.ended }
 

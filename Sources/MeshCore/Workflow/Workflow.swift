@@ -48,6 +48,14 @@ public protocol Workflow: Sendable {
     mutating func wake(_ tag: String, at: SimTime) -> [WorkflowStep]
     /// Checks the outcome independently of the mesh (recomputing what it can), for the summary.
     func audit() -> WorkflowAudit
+    /// This workflow in its current state, following `other`'s settings from now on: a what-if
+    /// branch (`meshwork replay --from`). Nil when the workflow cannot change settings mid-run.
+    func adoptingSettings(of other: Self) -> Self?
+}
+
+extension Workflow {
+    /// Workflows change no settings mid-run unless they say how.
+    public func adoptingSettings(of other: Self) -> Self? { nil }
 }
 
 /// A workflow's own check of a finished run.

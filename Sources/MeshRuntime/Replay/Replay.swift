@@ -94,7 +94,28 @@ public enum Replay {
         for entry in recorded.entries where entry.record.kind == "task.done" {
             if let payload = entry.payload { recordedOutputs[entry.record.subject] = payload }
         }
-        let (records, digest, useCases) = try await Self.reexecute(scenario, recordedOutputs: recordedOutputs, logger: logger)
+        let records: [LogicalRecord]
+        let useCases: [UseCaseOutcome]
+        if overrides.isEmpty, let parentage = Self.parentage(of: runDirectory) {
+            // A what-if branch: its parent's settings up to the branch record, its own after.
+            let parentText: String
+            do {
+                parentText = try String(contentsOfFile: runDirectory + "/parent-scenario.yaml", encoding: .utf8)
+            } catch {
+                throw RuntimeError(.runDirectory, "\(runDirectory)/parent-scenario.yaml: cannot read the branch's parent scenario: \(error)")
+            }
+            guard parentage.branchRecord <= recorded.entries.count else {
+                throw RuntimeError(.journal, "\(runDirectory): parent.json branches at record \(parentage.branchRecord), past the journal's end")
+            }
+            (records, _, useCases) = try await Self.continueBranch(
+                parentText: parentText, branchText: text, prefix: Array(recorded.entries[..<parentage.branchRecord]),
+                file: run.scenarioPath, logger: logger)
+        } else {
+            (records, _, useCases) = try await Self.reexecute(scenario, recordedOutputs: recordedOutputs, logger: logger)
+        }
+        var replayed = JournalDigest()
+        for record in records { replayed.append(record) }
+        let digest = replayed.text
         let expected = recorded.entries.map(\.record)
         let recordedUseCases = Self.recordedOutcomes(runDirectory)
         return Result(
@@ -127,6 +148,12 @@ public enum Replay {
                 expected: left, actual: right, chain: chain)
         }
         return nil
+    }
+
+    /// A branch's `parent.json`, if the run is a what-if branch.
+    static func parentage(of runDirectory: String) -> Parentage? {
+        guard let data = FileManager.default.contents(atPath: runDirectory + "/parent.json") else { return nil }
+        return try? JSONDecoder().decode(Parentage.self, from: data)
     }
 
     /// `summary.json`'s use cases, if the run wrote one.
@@ -167,14 +194,16 @@ public enum Replay {
         return map
     }
 
-    private struct Consumer: WorkflowConsumer {
+    /// The real workers of every role in this process (a pipeline agent's API on loopback),
+    /// with a live human's decisions taken from the journal.
+    struct Executor: Sendable {
+        let workers: [Role: any Worker]
         let recordedOutputs: [String: [UInt8]]
-        let logger: Logger
+        let pipeline: PipelineWorker
 
-        func consume<W: Workflow>(_ workflow: W) async throws -> ([LogicalRecord], String, [UseCaseOutcome]) {
-            let pipeline = PipelineWorker(logger: self.logger)
+        static func start(recordedOutputs: [String: [UInt8]], logger: Logger) async throws -> Executor {
+            let pipeline = PipelineWorker(logger: logger)
             let url = try await pipeline.start()
-            defer { Task { await pipeline.stop() } }
             var workers: [Role: any Worker] = [:]
             for role in Role.agentRoles {
                 switch role {
@@ -183,20 +212,34 @@ public enum Replay {
                 default: workers[role] = AgentProcess.worker(for: role)
                 }
             }
-            let recorded = self.recordedOutputs
-            let local = await Orchestrator.runLocally(workflow) { spec in
-                // A live human's decision comes from the journal.
-                if spec.work == LifecycleWork.gate, let output = recorded[spec.id.rawValue],
-                    let request = try? CanonicalJSON.decode(GateRequest.self, from: spec.input, what: "gate"), request.policy.live
-                {
-                    return .done(output)
-                }
-                guard let worker = workers[spec.role] else { return .failed("no worker for \(spec.role.rawValue)") }
-                switch await worker.perform(Assignment(task: spec.id, work: spec.work, input: spec.input, simTime: .zero)) {
-                case .done(let bytes): return .done(bytes)
-                case .failed(let reason): return .failed(reason)
-                }
+            return Executor(workers: workers, recordedOutputs: recordedOutputs, pipeline: pipeline)
+        }
+
+        func stop() async { await self.pipeline.stop() }
+
+        func perform<W: Workflow>(_ spec: TaskSpec, as: W.Type) async -> Orchestrator<W>.Outcome {
+            // A live human's decision comes from the journal.
+            if spec.work == LifecycleWork.gate, let output = self.recordedOutputs[spec.id.rawValue],
+                let request = try? CanonicalJSON.decode(GateRequest.self, from: spec.input, what: "gate"), request.policy.live
+            {
+                return .done(output)
             }
+            guard let worker = self.workers[spec.role] else { return .failed("no worker for \(spec.role.rawValue)") }
+            switch await worker.perform(Assignment(task: spec.id, work: spec.work, input: spec.input, simTime: .zero)) {
+            case .done(let bytes): return .done(bytes)
+            case .failed(let reason): return .failed(reason)
+            }
+        }
+    }
+
+    private struct Consumer: WorkflowConsumer {
+        let recordedOutputs: [String: [UInt8]]
+        let logger: Logger
+
+        func consume<W: Workflow>(_ workflow: W) async throws -> ([LogicalRecord], String, [UseCaseOutcome]) {
+            let executor = try await Executor.start(recordedOutputs: self.recordedOutputs, logger: self.logger)
+            let local = await Orchestrator.runLocally(workflow) { await executor.perform($0, as: W.self) }
+            await executor.stop()
             return (local.records, local.digest.text, local.workflow.audit().useCases)
         }
     }
