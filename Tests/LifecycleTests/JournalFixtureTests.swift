@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MeshAgents
 import MeshCore
 import MeshRuntime
 import Testing
@@ -80,5 +81,34 @@ struct JournalFixtureTests {
                 """)
         }
         #expect(replayed.digest == fixture.digest)
+    }
+
+    /// A change to one agent's rule in code — the use case agent's feasibility check gains a
+    /// check of its own — is caught by replaying a recorded journal: the first divergence is
+    /// that agent's feasibility result, with every record before it unchanged.
+    @Test func changingOneAgentsRuleIsReportedAtItsFirstRecord() async throws {
+        let data = try Data(contentsOf: Self.directory.appendingPathComponent("pii-infeasible.json"))
+        let fixture = try JSONDecoder().decode(Fixture.self, from: data)
+        let expected = try fixture.logicalRecords()
+        var scenario = try ScenarioLoader.parse(fixture.scenario, file: "pii-infeasible.json")
+        if case .lifecycle(let files) = scenario.workflow { scenario.lifecycle = try ScenarioLoader.resolve(files) }
+        let stricter = RecordWorker([
+            LifecycleWork.intake: RecordWorker.json(UseCaseSpec.self) { spec, _ in spec },
+            LifecycleWork.feasibility: RecordWorker.json(FeasibilityRequest.self) { request, _ in
+                var report = FeasibilityCheck.evaluate(request)
+                report.checks.append(.init(name: "budget", passed: true, detail: "a rule this code added"))
+                return report
+            },
+        ])
+        let logger = Logger(label: "fixture", factory: { _ in SwiftLogNoOpLogHandler() })
+        let replayed = try await Replay.reexecute(scenario, replacing: [.useCase: stricter], logger: logger)
+        let divergence = try #require(Replay.firstDivergence(expected: expected, actual: replayed.records))
+        let feasibility = try #require(expected.firstIndex { $0.kind == "task.done" && $0.field("work") == LifecycleWork.feasibility })
+        #expect(divergence.index == feasibility)
+        #expect(divergence.agent == Role.useCase.rawValue)
+        #expect(divergence.expected?.subject == divergence.actual?.subject)
+        #expect(divergence.expected?.field("output") != divergence.actual?.field("output"))
+        #expect(divergence.chain.last?.hasPrefix("uc/customer-churn/discover") == true, "\(divergence.chain)")
+        #expect(Array(replayed.records.prefix(feasibility)) == Array(expected.prefix(feasibility)))
     }
 }

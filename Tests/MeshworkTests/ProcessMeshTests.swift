@@ -227,6 +227,42 @@ struct ProcessMeshTests {
         let expected = try #require(divergence["expected"] as? [String: Any])
         #expect((expected["subject"] as? String)?.contains("/window/") == true, "\(expected)")
         #expect((whatIf.json?["use_cases"] as? [[String: Any]])?.first?["retrains"] as? Int == 0)
+        // The same change as a branch from the first window: the journal before it is the
+        // parent's, the branch is a run of its own with its parent, and replaying it agrees.
+        let entries = try store.readJournal().entries
+        let firstWindow = try #require(entries.firstIndex { $0.record.kind == "task.done" && $0.record.subject.contains("/window/") })
+        let branch = try await MeshworkBinary.run(
+            ["replay", runs + "/" + run, "--json", "--from", String(firstWindow), "--runs", runs,
+             "--set", "workflow.lifecycle.monitoring.rule.min_ks_features=64",
+             "--set", "workflow.lifecycle.monitoring.rule.min_psi_features=64"],
+            in: Self.repositoryRoot)
+        #expect(branch.status == 0, "stderr: \(branch.stderr)")
+        let branched = try #require(branch.json, "\(branch.stdout)")
+        #expect(branched["branch_record"] as? Int == firstWindow)
+        let branchDivergence = try #require(branched["divergence"] as? [String: Any], "\(branch.stdout)")
+        #expect((branchDivergence["index"] as? Int ?? 0) >= firstWindow)
+        #expect((branched["use_cases"] as? [[String: Any]])?.first?["retrains"] as? Int == 0)
+        let branchDirectory = try #require(branched["branch_dir"] as? String)
+        let parentage = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: branchDirectory + "/parent.json"))) as? [String: Any])
+        #expect(parentage["parent"] as? String == runs + "/" + run)
+        let branchStore = try RunStore.openReadOnly(at: branchDirectory)
+        let branchEntries = try branchStore.readJournal().entries
+        try branchStore.close()
+        #expect(branchEntries.prefix(firstWindow).map(\.record) == entries.prefix(firstWindow).map(\.record))
+        let again = try await MeshworkBinary.run(["replay", branchDirectory, "--json"], in: Self.repositoryRoot)
+        #expect(again.status == 0, "stderr: \(again.stderr)")
+        #expect(again.json?["divergence"] is NSNull, "\(again.stdout)")
+        #expect(again.json?["digest"] as? String == branched["digest"] as? String)
+        // Branching at the end changes nothing.
+        let atEnd = try await MeshworkBinary.run(
+            ["replay", runs + "/" + run, "--json", "--from", String(entries.count), "--runs", runs,
+             "--set", "workflow.lifecycle.monitoring.rule.min_ks_features=64"],
+            in: Self.repositoryRoot)
+        #expect(atEnd.json?["digest"] as? String == json["digest"] as? String, "\(atEnd.stdout) \(atEnd.stderr)")
+        let beyond = try await MeshworkBinary.run(
+            ["replay", runs + "/" + run, "--from", String(entries.count + 1), "--runs", runs], in: Self.repositoryRoot)
+        #expect(beyond.status == 2 && beyond.stderr.contains("the run has records 0 to"), "\(beyond.stderr)")
     }
 
     /// The pipeline agent SIGKILLed while it serves: its restart serves the deployed versions

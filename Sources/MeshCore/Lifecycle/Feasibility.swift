@@ -55,6 +55,12 @@ public struct FeasibilityReport: Codable, Sendable, Equatable {
         public var passed: Bool
         /// Why, in a sentence.
         public var detail: String
+
+        public init(name: String, passed: Bool, detail: String) {
+            self.name = name
+            self.passed = passed
+            self.detail = detail
+        }
     }
 
     /// Whether every check passed.

@@ -126,11 +126,12 @@ public enum Replay {
 
     /// Runs `scenario` (its lifecycle files resolved) to its end in this process with the real
     /// workers and returns the logical records, their digest and the use cases' outcomes; a
-    /// live human's decisions come from `recordedOutputs` (task id → output).
+    /// live human's decisions come from `recordedOutputs` (task id → output). `replacing` puts
+    /// other workers in some roles' place (a changed rule, in tests).
     public static func reexecute(
-        _ scenario: Scenario, recordedOutputs: [String: [UInt8]] = [:], logger: Logger
+        _ scenario: Scenario, recordedOutputs: [String: [UInt8]] = [:], replacing: [Role: any Worker] = [:], logger: Logger
     ) async throws -> (records: [LogicalRecord], digest: String, useCases: [UseCaseOutcome]) {
-        try await scenario.withWorkflow(Consumer(recordedOutputs: recordedOutputs, logger: logger))
+        try await scenario.withWorkflow(Consumer(recordedOutputs: recordedOutputs, replacing: replacing, logger: logger))
     }
 
     /// The first position where the two journals differ, with the hand-offs before it.
@@ -201,7 +202,7 @@ public enum Replay {
         let recordedOutputs: [String: [UInt8]]
         let pipeline: PipelineWorker
 
-        static func start(recordedOutputs: [String: [UInt8]], logger: Logger) async throws -> Executor {
+        static func start(recordedOutputs: [String: [UInt8]], replacing: [Role: any Worker] = [:], logger: Logger) async throws -> Executor {
             let pipeline = PipelineWorker(logger: logger)
             let url = try await pipeline.start()
             var workers: [Role: any Worker] = [:]
@@ -212,6 +213,7 @@ public enum Replay {
                 default: workers[role] = AgentProcess.worker(for: role)
                 }
             }
+            workers.merge(replacing) { _, replacement in replacement }
             return Executor(workers: workers, recordedOutputs: recordedOutputs, pipeline: pipeline)
         }
 
@@ -234,10 +236,11 @@ public enum Replay {
 
     private struct Consumer: WorkflowConsumer {
         let recordedOutputs: [String: [UInt8]]
+        let replacing: [Role: any Worker]
         let logger: Logger
 
         func consume<W: Workflow>(_ workflow: W) async throws -> ([LogicalRecord], String, [UseCaseOutcome]) {
-            let executor = try await Executor.start(recordedOutputs: self.recordedOutputs, logger: self.logger)
+            let executor = try await Executor.start(recordedOutputs: self.recordedOutputs, replacing: self.replacing, logger: self.logger)
             let local = await Orchestrator.runLocally(workflow) { await executor.perform($0, as: W.self) }
             await executor.stop()
             return (local.records, local.digest.text, local.workflow.audit().useCases)
