@@ -227,10 +227,11 @@ struct ProcessMeshTests {
         let expected = try #require(divergence["expected"] as? [String: Any])
         #expect((expected["subject"] as? String)?.contains("/window/") == true, "\(expected)")
         #expect((whatIf.json?["use_cases"] as? [[String: Any]])?.first?["retrains"] as? Int == 0)
-        // The same change as a branch from the first window: the journal before it is the
-        // parent's, the branch is a run of its own with its parent, and replaying it agrees.
+        // The same change as a branch from the promotion (the first window is dispatched when
+        // it commits, so under the new rule): the journal before it is the parent's, the branch
+        // is a run of its own with its parent, and replaying it agrees.
         let entries = try store.readJournal().entries
-        let firstWindow = try #require(entries.firstIndex { $0.record.kind == "task.done" && $0.record.subject.contains("/window/") })
+        let firstWindow = try #require(entries.firstIndex { $0.record.kind == "task.done" && $0.record.subject.hasSuffix("/promote") })
         let branch = try await MeshworkBinary.run(
             ["replay", runs + "/" + run, "--json", "--from", String(firstWindow), "--runs", runs,
              "--set", "workflow.lifecycle.monitoring.rule.min_ks_features=64",
