@@ -127,7 +127,7 @@ struct OversightProcessTests {
         #expect(ran.status == 0, "\(ran.stderr)")
         let run = runs + "/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: runs).first))
 
-        let serve = try Support.Child(Support.meshwork, ["serve", run], in: Support.repositoryRoot, logs: directory + "/serve")
+        let serve = try Support.Child(Support.meshwork, ["serve", run, "--log-format", "json"], in: Support.repositoryRoot, logs: directory + "/serve")
         defer { serve.stop() }
         let url = try await Support.eventually("the served URL", timeout: .seconds(60)) { () -> String? in
             guard let line = serve.stdout.split(separator: "\n").first(where: { $0.hasPrefix("oversight: ") }) else { return nil }
@@ -164,6 +164,13 @@ struct OversightProcessTests {
 
         let refused = try await Support.post(url, gate: "uc.x", ["--token", "t", "--origin", url, "--csrf", "00"])
         #expect(refused.status == 403, "\(refused)")
+        // --log-format json: one object a line, with the run's id as metadata.
+        let logLine = try await Support.eventually("the refusal's log line", timeout: .seconds(10)) {
+            serve.stderr.split(separator: "\n").first { $0.contains("refused a decision") }
+        }
+        let log = try JSONSerialization.jsonObject(with: Data(logLine.utf8)) as? [String: String]
+        #expect(log?["mesh.run"] == (run as NSString).lastPathComponent && log?["mesh.refusal"] == "readOnly", "\(logLine)")
+        #expect(log?["level"] == "warning")
         serve.stop()
         #expect(!serve.isRunning)
     }

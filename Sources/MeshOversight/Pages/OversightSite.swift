@@ -82,7 +82,9 @@ public struct OversightSite: Sendable {
                 let health =
                     departure.map { "<span class=\"bad\">departed (\(HTML.escape($0)))</span>" }
                     ?? (running ? "<span class=\"ok\">up</span>" : "<span class=\"empty\">run not running</span>")
-                byHost[row["host"] ?? "?", default: []].append([
+                // The stored host may carry the agent's advertised services after it ("vm inference=…").
+                let host = (row["host"] ?? "?").split(separator: " ").first.map(String.init) ?? "?"
+                byHost[host, default: []].append([
                     HTML.escape(row["role"] ?? ""), HTML.escape(row["agent_id"] ?? ""), row["pid"] ?? "–", health,
                     running && departure == nil ? HTML.age(row["last_seen"], now: now) : "–",
                     "\(max(0, (row.int("incarnations") ?? 1) - 1))", row["awards"] ?? "0",
@@ -275,7 +277,9 @@ public struct OversightSite: Sendable {
                 let production = aliases.first { $0["alias"] == "production" }?.int("version")
                 for version in versions.reversed() {
                     guard let number = version.int("version") else { continue }
-                    html += try self.lineage(store: store, model: name, version: version, number: number, inProduction: number == production)
+                    html += try self.lineage(
+                        store: store, model: name, useCase: model["use_case"] ?? name, version: version, number: number,
+                        inProduction: number == production)
                 }
                 let history = try store.query("SELECT * FROM model_alias_history WHERE model = ? ORDER BY id", arguments: [name])
                 html += "<h3>Alias history</h3>" + HTML.table(
@@ -290,14 +294,33 @@ public struct OversightSite: Sendable {
     }
 
     /// One version's lineage: data → trial → metrics → optimisation and serving test → approvals → alerts.
-    func lineage(store: RunStore, model: String, version: StoredRow, number: Int64, inProduction: Bool) throws -> String {
+    func lineage(
+        store: RunStore, model: String, useCase: String, version: StoredRow, number: Int64, inProduction: Bool
+    ) throws -> String {
         let tag = "\(model)@v\(number)"
         var items: [String] = []
         if let hash = version["dataset_hash"], let dataset = try store.query(
             "SELECT * FROM dataset_versions WHERE content_hash = ?", arguments: [hash]).first
         {
+            let record = try store.query(
+                "SELECT fields FROM logical_journal WHERE kind = 'dataset.version' AND json_extract(fields, '$[0][1]') = ? LIMIT 1",
+                arguments: [hash]
+            ).first.map { Dictionary(HTML.fields($0["fields"]), uniquingKeysWith: { a, _ in a }) } ?? [:]
             items.append("<b>data</b> <code>\(HTML.escape(String(hash.prefix(23))))…</code> (\(HTML.escape(dataset["name"] ?? "")), "
-                + "\(dataset["rows"] ?? "?") rows\(dataset["parent_hash"].map { $0.isEmpty ? "" : ", expanded from <code>\(HTML.escape(String($0.prefix(19))))…</code>" } ?? ""))")
+                + "\(dataset["rows"] ?? "?") rows, split \(HTML.escape(record["rows"] ?? "?"))"
+                + (record["extra_rows"].map { ", \(HTML.escape($0)) labelled rows from the live stream added" } ?? "") + ")")
+            // A retraining's generation links the dataset to the alerts that asked for it.
+            if let generation = record["generation"] {
+                for retrain in try store.query(
+                    "SELECT time_us, kind, fields FROM logical_journal WHERE subject = ? AND kind IN ('retrain.requested', 'model.retrained') ORDER BY position",
+                    arguments: [useCase])
+                {
+                    let fields = HTML.fields(retrain["fields"])
+                    guard fields.contains(where: { $0 == ("generation", generation) }) else { continue }
+                    items.append("<b>\(retrain["kind"] == "retrain.requested" ? "retraining asked" : "retrained")</b> at "
+                        + "\(HTML.simTime(retrain.int("time_us"))): " + HTML.pairs(fields.filter { $0.0 != "generation" && $0.0 != "weights" }))
+                }
+            }
         }
         let records = try store.query(
             """

@@ -66,6 +66,8 @@ struct OversightRoutes: Sendable {
     /// whose result the coordinator journals with who, when and why.
     func decide(_ request: Request, context: BasicRequestContext) async throws -> Response {
         guard let gates = self.server.site.gates else {
+            self.server.logger.warning(
+                "refused a decision", metadata: ["mesh.gate": "\(context.parameters.get("id") ?? "")", "mesh.refusal": "readOnly"])
             return Self.html(.forbidden, Self.message("forbidden: this server shows a finished run read-only; nothing can be decided"))
         }
         let id = context.parameters.get("id") ?? ""
