@@ -198,7 +198,7 @@ public struct OversightSite: Sendable {
             if kind != "monitoring.window" { previous = (px, py) }
         }
         svg += "<text x=\"\(Int(left))\" y=\"\(Int(height - 6))\" font-size=\"11\">0 h</text>"
-        svg += "<text x=\"\(Int(width - 70))\" y=\"\(Int(height - 6))\" font-size=\"11\">\(String(format: "%.1f", end)) h (simulated)</text>"
+        svg += "<text x=\"\(Int(width - 20))\" y=\"\(Int(height - 6))\" font-size=\"11\" text-anchor=\"end\">\(String(format: "%.1f", end)) h (simulated)</text>"
         return svg + "</svg>"
     }
 
@@ -233,11 +233,11 @@ public struct OversightSite: Sendable {
             }
             let decided = try store.query("SELECT * FROM approvals ORDER BY decided_us, gate, subject")
             html += "<h2>Decisions (journaled)</h2>" + HTML.table(
-                ["simulated time", "gate", "subject", "decision", "who", "why", "decided at (wall)"],
+                ["simulated time", "gate", "subject", "decision", "who", "why"],
                 decided.map {
                     [HTML.simTime($0.int("decided_us")), HTML.escape($0["gate"] ?? ""), HTML.escape($0["subject"] ?? ""),
                      "<span class=\"\($0["decision"] == "approved" ? "ok" : "bad")\">\(HTML.escape($0["decision"] ?? ""))</span>",
-                     HTML.escape($0["decided_by"] ?? ""), HTML.escape($0["reason"] ?? ""), HTML.escape($0["decided_at"] ?? "")]
+                     HTML.escape($0["decided_by"] ?? ""), HTML.escape($0["reason"] ?? "")]
                 }, empty: "no decision yet")
             let gates = try store.query(
                 "SELECT time_us, subject, fields FROM logical_journal WHERE kind IN ('gate.decision', 'gate.escalated') ORDER BY position")
