@@ -71,8 +71,7 @@ public enum MetricsExposition {
         ).increment(by: Int64(reawards))
         let stale = try store.query("SELECT count(*) AS n FROM physical_journal WHERE kind LIKE 'stale%'").first?.int("n") ?? 0
         registry.makeCounter(
-            name: "meshwork_retransmits_total",
-            help: "Results that arrived again for a superseded award (journaled stale results); link-level retransmits stay in each process."
+            name: "meshwork_stale_results_total", help: "Results that arrived for a superseded award (fenced off, never applied)."
         ).increment(by: Int64(stale))
 
         // Agents: restarts are incarnations after the first; up = latest incarnation not departed.

@@ -15,6 +15,7 @@ public struct OversightSite: Sendable {
     /// The live gates, or nil for a read-only view of a finished run.
     public let gates: LiveGates?
 
+    /// The pages of the run in `runDirectory`; `gates` nil shows it read-only.
     public init(runDirectory: String, gates: LiveGates?) {
         self.runDirectory = runDirectory
         self.gates = gates

@@ -38,6 +38,7 @@ public struct AccessGuard: Sendable {
     /// The origins the server answers as (`http://HOST:PORT`), set once it is bound.
     public var origins: [String]
 
+    /// A guard for `token`; ``origins`` may be set once the server knows its port.
     public init(token: String, origins: [String] = []) {
         self.token = token
         self.origins = origins

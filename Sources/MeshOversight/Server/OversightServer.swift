@@ -37,6 +37,7 @@ public final class OversightServer: Service, Sendable {
         /// The token; a fresh random one when nil.
         public var token: String?
 
+        /// What to show and where; loopback and a free port unless told otherwise.
         public init(runDirectory: String, gatesDirectory: String?, host: String = "127.0.0.1", port: Int = 0, token: String? = nil) {
             self.runDirectory = runDirectory
             self.gatesDirectory = gatesDirectory
@@ -77,6 +78,8 @@ public final class OversightServer: Service, Sendable {
 
     private let state = Mutex(State())
 
+    /// A server for `configuration`; nothing is bound until ``start()``. Without `logger`, one
+    /// labelled `meshwork.oversight` at level warning.
     public init(configuration: Configuration, logger: Logger? = nil) {
         self.configuration = configuration
         self.token = configuration.token ?? AccessGuard.makeToken()

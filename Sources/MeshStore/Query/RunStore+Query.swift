@@ -6,6 +6,7 @@ public struct StoredRow: Sendable, Equatable {
     /// The row's values by column name; a NULL column is absent.
     public var values: [String: String]
 
+    /// A row from its values by column name.
     public init(values: [String: String]) {
         self.values = values
     }
