@@ -180,7 +180,7 @@ class WebSocket:
         return result.get("result", {}).get("value")
 
 
-def wait_for(predicate, what, seconds=60):
+def wait_for(predicate, what, seconds=120):
     deadline = time.time() + seconds
     while time.time() < deadline:
         value = predicate()
