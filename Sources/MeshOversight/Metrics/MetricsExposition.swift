@@ -82,7 +82,9 @@ public enum MetricsExposition {
             FROM agents a GROUP BY agent_id ORDER BY agent_id
             """)
         {
-            let labels = [("agent", row["agent_id"] ?? ""), ("role", row["role"] ?? ""), ("host", row["host"] ?? "")]
+            // The stored host may carry the agent's advertised services after it ("vm inference=…").
+            let host = (row["host"] ?? "").split(separator: " ").first.map(String.init) ?? ""
+            let labels = [("agent", row["agent_id"] ?? ""), ("role", row["role"] ?? ""), ("host", host)]
             registry.makeCounter(name: "meshwork_agent_restarts_total", labels: labels, help: "Restarts of an agent (incarnations after the first).")
                 .increment(by: Int64(max(0, (row.int("incarnations") ?? 1) - 1)))
             registry.makeGauge(name: "meshwork_agent_up", labels: labels, help: "1 when the agent's latest incarnation has not departed and the run runs.")
