@@ -7,7 +7,7 @@ SCENARIO ?= scenarios/default.yaml
 SWIFT ?= swift
 BIN_DIR := $(CURDIR)/bin
 
-.PHONY: deps build build-debug link run test clean
+.PHONY: deps test-deps build build-debug link run test screens clean
 
 # Install the C libraries when any is missing; a warm machine skips apt entirely.
 deps:
@@ -40,10 +40,37 @@ build-debug: deps
 run: build
 	$(BIN_DIR)/meshwork up $(SCENARIO)
 
-test: deps
+# What the tests need beyond the build: headless Chromium (the oversight page's browser test) and
+# Python's prometheus_client (parses /metrics). Installed only when missing; the browser test skips
+# with a message when Chromium cannot be installed.
+test-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing: chromium"; \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+		( $$sudo apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends chromium ) \
+		|| echo "warning: chromium could not be installed; the browser test will be skipped"; \
+	fi
+	@python3 -c 'import prometheus_client' 2>/dev/null || \
+		python3 -m pip install --quiet prometheus_client 2>/dev/null || \
+		python3 -m pip install --quiet --break-system-packages prometheus_client
+
+test: deps test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	@$(MAKE) --no-print-directory link
+
+# A PNG of every oversight page of a run (RUN=runs/<id>, default the newest) in RUN/screens/.
+RUN ?= $(shell ls -dt runs/*/ 2>/dev/null | head -1)
+screens: test-deps
+	@[ -n "$(RUN)" ] || { echo "no run: make run first, or RUN=runs/<id>"; exit 2; }
+	@[ -x $(BIN_DIR)/meshwork ] || $(MAKE) --no-print-directory build
+	@set -e; out=$$(mktemp); $(BIN_DIR)/meshwork serve $(RUN) > $$out 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; rm -f $$out' EXIT; \
+	for i in $$(seq 100); do grep -q '^oversight: ' $$out && break; sleep 0.1; done; \
+	url=$$(sed -n 's/^oversight: \(http[^ ]*\)\/ .*/\1/p' $$out); \
+	[ -n "$$url" ] || { cat $$out; exit 1; }; \
+	python3 Tests/MeshOversightTests/scripts/oversight_client.py screens $$url $(RUN)/screens
 
 clean:
 	rm -rf .build bin

@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System-library shims: nothing but the C module maps (STYLE.md §2).
@@ -117,6 +118,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // HTTP: the oversight page and /metrics over a run's store (read-only) and its live gates.
+        .target(
+            name: "MeshOversight",
+            dependencies: [
+                "MeshCore", "MeshStore", "MeshRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Test support: the in-memory transport, a manual clock.
         .target(
             name: "MeshTesting",
@@ -129,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshCore", "MeshRuntime", "MeshCompute", "MeshStore", "MeshServer",
+                "MeshCore", "MeshRuntime", "MeshCompute", "MeshStore", "MeshServer", "MeshOversight",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -175,6 +191,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The oversight page and /metrics over real HTTP on 127.0.0.1 (port 0); its browser test.
+        .testTarget(
+            name: "MeshOversightTests",
+            dependencies: ["MeshOversight", "MeshStore", "MeshRuntime", "MeshCore"],
+            exclude: ["scripts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -9,12 +9,21 @@ struct LoggingOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
-    /// Bootstraps swift-log on stderr at the chosen level (once per process).
+    @Option(name: .long, help: "Log format on stderr: text, or json (one object a line; children of up inherit it).")
+    var logFormat: String?
+
+    /// Bootstraps swift-log on stderr at the chosen level and format (once per process). Every
+    /// record carries `mesh.run` when the process belongs to a run (`MESHWORK_RUN_ID`, set by `up`).
     func bootstrap(defaultLevel: Logger.Level) -> Logger {
         let level = self.logLevel.flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
+        let environment = ProcessInfo.processInfo.environment
+        let json = (self.logFormat ?? environment["MESHWORK_LOG_FORMAT"]) == "json"
+        if let format = self.logFormat { setenv("MESHWORK_LOG_FORMAT", format, 1) }
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler =
+                json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
+            if let run = ProcessInfo.processInfo.environment["MESHWORK_RUN_ID"] { handler[metadataKey: "mesh.run"] = .string(run) }
             return handler
         }
         return Logger(label: "meshwork")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import Foundation
 import MeshCore
+import MeshOversight
 import MeshRuntime
 
 /// `meshwork up SCENARIO`: the mesh as separate processes, supervised.
@@ -34,6 +35,12 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "After the workflow finishes, keep the mesh up (the inference API answers) until Ctrl-C.")
     var hold = false
 
+    @Option(name: .long, help: "HOST:PORT of the oversight page and /metrics (port 0: a free one).")
+    var oversightBind = "127.0.0.1:0"
+
+    @Flag(name: .long, help: "Do not start the oversight page.")
+    var noOversight = false
+
     @Flag(name: .long, help: "No progress lines.")
     var quiet = false
 
@@ -57,6 +64,8 @@ struct UpCommand: AsyncParsableCommand {
             let scenario = try ScenarioLoader.load(path: scenarioPath)
             // Live gates (`human: { live: true }`) wait in the run directory unless told otherwise.
             if ProcessInfo.processInfo.environment["MESHWORK_GATES_DIR"] == nil { setenv("MESHWORK_GATES_DIR", run.path + "/gates", 1) }
+            // Every process of the run logs its id (`mesh.run`).
+            setenv("MESHWORK_RUN_ID", run.id, 1)
             let endpoint = try self.endpoint ?? Self.freshIPCEndpoint(run: run)
             defer { if self.endpoint == nil { Self.removeIPCDirectory(endpoint) } }
             var options = Supervisor.Options()
@@ -69,11 +78,42 @@ struct UpCommand: AsyncParsableCommand {
                     Self.printServices(services, summary: summary)
                 }
             }
+            let oversight = try await self.startOversight(run: run, logger: logger)
             let supervisor = Supervisor(
                 scenario: scenario, scenarioPath: scenarioPath, run: run, endpoint: endpoint, options: options, logger: logger)
-            let summary = try await supervisor.run()
+            let summary: RunSummary
+            do {
+                summary = try await supervisor.run()
+            } catch {
+                await oversight?.stop()
+                throw error
+            }
+            await oversight?.stop()
             if !self.hold { try finish(with: summary, run: run, json: self.json) }
         }
+    }
+
+    /// Starts the oversight page of `run` (unless `--no-oversight`), prints its address with the
+    /// token on stderr, and writes both to `runs/<id>/oversight.json` (mode 0600) for scripts.
+    func startOversight(run: RunDirectory, logger: Logger) async throws -> OversightServer? {
+        guard !self.noOversight else { return nil }
+        let (host, port) = try OversightServer.Configuration.parseBind(self.oversightBind)
+        let gates = ProcessInfo.processInfo.environment["MESHWORK_GATES_DIR"] ?? run.path + "/gates"
+        let server = OversightServer(
+            configuration: .init(runDirectory: run.path, gatesDirectory: gates, host: host, port: port), logger: logger)
+        let url: String
+        do {
+            url = try await server.start()
+        } catch {
+            throw RuntimeError(.usage, "cannot start the oversight page on \(self.oversightBind): \(error)")
+        }
+        let file = run.path + "/oversight.json"
+        let record = ["url": url, "token": server.token, "pid": String(getpid())]
+        if let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) {
+            _ = FileManager.default.createFile(atPath: file, contents: data, attributes: [.posixPermissions: 0o600])
+        }
+        FileHandle.standardError.write(Data("oversight: \(server.loginURL ?? url)  (metrics: \(url)/metrics)\n".utf8))
+        return server
     }
 
     /// A short ipc:// path (sun_path holds 107 bytes) in a directory of its own.
