@@ -125,4 +125,32 @@ struct JournalFixtureTests {
         #expect(divergence.chain.last?.hasPrefix("uc/customer-churn/discover") == true, "\(divergence.chain)")
         #expect(Array(replayed.records.prefix(feasibility)) == Array(expected.prefix(feasibility)))
     }
+
+    /// A scripted data-source outage is a logical event: preparation waits for the source to come
+    /// back (`data.outage`, then the preparation at the outage's end), every record before it is
+    /// the outage-free run's, and the digest differs from it — by design.
+    @Test func aDataSourceOutageDelaysPreparationUntilItEnds() async throws {
+        let data = try Data(contentsOf: Self.directory.appendingPathComponent("ragged-data.json"))
+        let fixture = try JSONDecoder().decode(Fixture.self, from: data)
+        let expected = try fixture.logicalRecords()
+        let text = fixture.scenario + "    outages: [{ source: ragged, from_hour: 0.5, until_hour: 3 }]\n"
+        var scenario = try ScenarioLoader.parse(text, file: "ragged-outage.yaml")
+        if case .lifecycle(let files) = scenario.workflow { scenario.lifecycle = try ScenarioLoader.resolve(files) }
+        let logger = Logger(label: "fixture", factory: { _ in SwiftLogNoOpLogHandler() })
+        let replayed = try await Replay.reexecute(scenario, logger: logger)
+        let outage = try #require(replayed.records.firstIndex { $0.kind == "data.outage" }, "\(replayed.records.map(\.kind))")
+        #expect(replayed.records[outage].field("source") == "ragged")
+        #expect(Array(replayed.records.prefix(outage)) == Array(expected.prefix(outage)), "nothing before the outage changes")
+        let prepare = try #require(replayed.records.first { $0.subject == "uc/ragged-data/prepare" })
+        let threeHours: UInt64 = 3 * 3_600_000_000
+        #expect(replayed.records[outage].time.microseconds < threeHours)
+        #expect(prepare.time.microseconds > threeHours, "prepared when the source came back")
+        #expect(replayed.digest != fixture.digest)
+        #expect(throws: (any Error).self) {
+            try ScenarioLoader.parse(fixture.scenario + "    outages: [{ source: ragged, from_hour: 2, until_hour: 1 }]\n", file: "bad.yaml")
+        }
+        let unknown = try ScenarioLoader.parse(fixture.scenario + "    outages: [{ source: nowhere, until_hour: 1 }]\n", file: "bad.yaml")
+        guard case .lifecycle(let files) = unknown.workflow else { return }
+        #expect(throws: (any Error).self) { try ScenarioLoader.resolve(files) }
+    }
 }

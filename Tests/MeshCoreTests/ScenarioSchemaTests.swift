@@ -29,6 +29,7 @@ struct ScenarioSchemaTests {
             ("supervisor", Self.keys(SupervisorSpec.CodingKeys.self)),
             ("fault", Self.keys(FaultSpec.CodingKeys.self)),
             ("lifecycle", Self.keys(LifecycleScenario.CodingKeys.self)),
+            ("outage", Self.keys(SourceOutage.CodingKeys.self)),
             ("human", Self.keys(HumanPolicy.CodingKeys.self)),
             ("search", Self.keys(SearchSettings.CodingKeys.self)),
             ("serving", Self.keys(ServingSettings.CodingKeys.self)),

@@ -11,11 +11,14 @@ public struct LifecycleSpec: Codable, Sendable, Equatable {
     public var serving: ServingSettings?
     /// How production is watched; nil ends the use case at promotion.
     public var monitoring: MonitoringSettings?
+    /// Scripted data-source outages (nil: none).
+    public var outages: [SourceOutage]?
 
     public init(
         useCases: [UseCaseSpec], catalog: [CatalogSource], zoo: ModelZoo, human: HumanPolicy, search: SearchSettings,
-        serving: ServingSettings? = nil, monitoring: MonitoringSettings? = nil
+        serving: ServingSettings? = nil, monitoring: MonitoringSettings? = nil, outages: [SourceOutage]? = nil
     ) {
+        self.outages = outages
         self.useCases = useCases
         self.catalog = catalog
         self.zoo = zoo
@@ -23,6 +26,57 @@ public struct LifecycleSpec: Codable, Sendable, Equatable {
         self.search = search
         self.serving = serving
         self.monitoring = monitoring
+    }
+}
+
+/// A scripted outage of one catalog source, in simulated hours: preparation from it waits until
+/// the outage ends (`data.outage` is journaled). A logical event: it is in the digest.
+///
+/// ```yaml
+/// outages: [{ source: digits, from_hour: 0, until_hour: 6 }]
+/// ```
+public struct SourceOutage: Codable, Sendable, Equatable {
+    /// The catalog source that cannot be read.
+    public var source: String
+    /// From this simulated hour (inclusive) …
+    public var fromHour: Double
+    /// … to this one (exclusive).
+    public var untilHour: Double
+
+    public init(source: String, fromHour: Double, untilHour: Double) {
+        self.source = source
+        self.fromHour = fromHour
+        self.untilHour = untilHour
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case source
+        case fromHour = "from_hour"
+        case untilHour = "until_hour"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.source = try container.decode(String.self, forKey: .source)
+        self.fromHour = try container.decodeIfPresent(Double.self, forKey: .fromHour) ?? 0
+        self.untilHour = try container.decode(Double.self, forKey: .untilHour)
+        guard self.fromHour >= 0, self.fromHour.isFinite else {
+            throw DecodingError.dataCorruptedError(forKey: .fromHour, in: container, debugDescription: "a simulated hour >= 0")
+        }
+        guard self.untilHour > self.fromHour, self.untilHour <= 24 * 365 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .untilHour, in: container, debugDescription: "an hour after from_hour (\(self.fromHour)), within a year")
+        }
+    }
+
+    /// The simulated time the outage ends.
+    public var end: SimTime { SimTime(microseconds: UInt64(self.untilHour * 3_600_000_000)) }
+
+    /// Whether the source is down at `time`.
+    public func covers(_ time: SimTime) -> Bool {
+        let hours = Double(time.microseconds) / 3_600_000_000
+        return hours >= self.fromHour && hours < self.untilHour
     }
 }
 

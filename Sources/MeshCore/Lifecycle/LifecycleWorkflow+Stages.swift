@@ -235,6 +235,15 @@ extension LifecycleWorkflow {
         guard let source = self.cases[index].source else {
             return self.end(index, state: "infeasible", reason: "no compliant data source")
         }
+        if let outage = self.spec.outages?.first(where: { $0.source == source.id && $0.covers(at) }) {
+            // The source is down: preparation waits for it to come back.
+            return [
+                .record(kind: "data.outage", subject: self.cases[index].spec.id, fields: [
+                    .init("source", source.id), .init("until", SimClock.iso8601(outage.end)),
+                ]),
+                .wake(tag: "outage/\(index)", at: outage.end),
+            ]
+        }
         let request = PrepareRequest(useCaseID: self.cases[index].spec.id, source: source, seed: self.seed)
         let cells = Double((source.rows ?? 2_000) * ((source.features ?? 64) + 1))
         return [self.schedule(

@@ -128,7 +128,14 @@ public struct LifecycleWorkflow: Workflow {
         }
     }
 
-    public mutating func wake(_ tag: String, at: SimTime) -> [WorkflowStep] { self.windowDue(tag, at: at) }
+    public mutating func wake(_ tag: String, at: SimTime) -> [WorkflowStep] {
+        if tag.hasPrefix("outage/"), let index = Int(tag.dropFirst("outage/".count)), self.cases.indices.contains(index),
+            self.cases[index].outcome == nil
+        {
+            return self.prepare(index, at: at)
+        }
+        return self.windowDue(tag, at: at)
+    }
 
     public func audit() -> WorkflowAudit {
         let finished = self.cases.filter { $0.outcome != nil }.count

@@ -170,9 +170,11 @@ public struct LifecycleScenario: Sendable, Equatable, Codable {
     public var serving: ServingSettings?
     /// Monitoring and the feedback loop (needs `serving`).
     public var monitoring: MonitoringSettings?
+    /// Scripted data-source outages.
+    public var outages: [SourceOutage]?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case catalog, zoo, human, search, serving, monitoring
+        case catalog, zoo, human, search, serving, monitoring, outages
         case useCases = "use_cases"
     }
 
@@ -189,6 +191,7 @@ public struct LifecycleScenario: Sendable, Equatable, Codable {
         self.search = try container.decodeIfPresent(SearchSettings.self, forKey: .search) ?? SearchSettings()
         self.serving = try container.decodeIfPresent(ServingSettings.self, forKey: .serving)
         self.monitoring = try container.decodeIfPresent(MonitoringSettings.self, forKey: .monitoring)
+        self.outages = try container.decodeIfPresent([SourceOutage].self, forKey: .outages)
         if self.monitoring != nil && self.serving == nil {
             throw DecodingError.dataCorruptedError(
                 forKey: .monitoring, in: container, debugDescription: "monitoring watches a served model: add serving")

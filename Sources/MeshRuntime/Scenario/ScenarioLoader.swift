@@ -34,9 +34,13 @@ public enum ScenarioLoader {
                     expected: "a source of \(files.catalog) (\(source) is not there)")
             }
         }
+        for outage in files.outages ?? [] where !catalog.contains(where: { $0.id == outage.source }) {
+            throw ScenarioError(
+                .invalid, file: files.catalog, field: "outages.source", expected: "a source of \(files.catalog) (\(outage.source) is not there)")
+        }
         return LifecycleSpec(
             useCases: useCases, catalog: catalog, zoo: zoo, human: files.human, search: files.search, serving: files.serving,
-            monitoring: files.monitoring)
+            monitoring: files.monitoring, outages: files.outages)
     }
 
     /// Decodes the YAML file at `path` as a `T`, with the same one-line errors as a scenario.
