@@ -21,18 +21,11 @@ final class FaultyTransport: MeshTransport {
         self.faults = Mutex(faults)
         let task = Task { [inbound, inner] in
             while let batch = await inner.inbound.next() {
-                var now: [WireMessage] = []
-                for message in batch {
-                    let verdict = self.verdict(on: message, inbound: true)
-                    guard verdict.copies > 0 else { continue }
-                    let copies = Array(repeating: message, count: verdict.copies)
-                    if verdict.delay > .zero {
-                        Task {
-                            try? await Task.sleep(for: verdict.delay)
-                            inbound.push(copies)
-                        }
-                    } else {
-                        now += copies
+                let (now, later) = self.apply(to: batch, inbound: true)
+                for (delay, copies) in later {
+                    Task {
+                        try? await Task.sleep(for: delay)
+                        inbound.push(copies)
                     }
                 }
                 inbound.push(now)
@@ -63,22 +56,32 @@ final class FaultyTransport: MeshTransport {
     func unsubscribe(_ topic: Topic) throws(TransportError) { try self.inner.unsubscribe(topic) }
 
     func send(_ messages: [WireMessage]) throws(TransportError) {
-        var now: [WireMessage] = []
-        for message in messages {
-            let verdict = self.verdict(on: message, inbound: false)
-            guard verdict.copies > 0 else { continue }
-            let copies = Array(repeating: message, count: verdict.copies)
-            if verdict.delay > .zero {
-                Task { [inner] in
-                    try? await Task.sleep(for: verdict.delay)
-                    try? inner.send(copies)
-                }
-            } else {
-                now += copies
+        let (now, later) = self.apply(to: messages, inbound: false)
+        for (delay, copies) in later {
+            Task { [inner] in
+                try? await Task.sleep(for: delay)
+                try? inner.send(copies)
             }
         }
         guard !now.isEmpty else { return }
         try self.inner.send(now)
+    }
+
+    /// The messages that go now (lost ones left out, duplicated ones twice) and those held back.
+    private func apply(to messages: [WireMessage], inbound: Bool) -> (now: [WireMessage], later: [(Duration, [WireMessage])]) {
+        var now: [WireMessage] = []
+        var later: [(Duration, [WireMessage])] = []
+        for message in messages {
+            let verdict = self.verdict(on: message, inbound: inbound)
+            guard verdict.copies > 0 else { continue }
+            let copies = Array(repeating: message, count: verdict.copies)
+            if verdict.delay > .zero {
+                later.append((verdict.delay, copies))
+            } else {
+                now += copies
+            }
+        }
+        return (now, later)
     }
 
     func shutdown() async {
