@@ -147,7 +147,8 @@ struct OversightProcessTests {
         for name in ["meshwork_handoffs", "meshwork_negotiation_latency_seconds", "meshwork_model_accuracy",
                      "meshwork_model_held_out_accuracy", "meshwork_drift_psi_max", "meshwork_drift_ks_flagged_features",
                      "meshwork_alert_firing", "meshwork_alerts_raised", "meshwork_journal_records", "meshwork_simulated_time_seconds",
-                     "meshwork_model_alias_version", "meshwork_reawards", "meshwork_stale_results"] {
+                     "meshwork_model_alias_version", "meshwork_reawards", "meshwork_stale_results",
+                     "meshwork_retransmits", "meshwork_duplicates_dropped"] {
             #expect(families[name] != nil, "\(name) missing from \(families.keys.sorted())")
         }
         #expect(families["meshwork_negotiation_latency_seconds"]?.contains("meshwork_negotiation_latency_seconds_bucket") == true)

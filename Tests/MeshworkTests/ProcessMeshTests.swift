@@ -100,6 +100,11 @@ struct ProcessMeshTests {
             #expect(events.count == 4, "\(command): one line per network fault: \(events)")
             #expect(events.contains { $0.hasPrefix("duplicate model:") && !$0.contains("duplicated=0 ") }, "\(command): \(events)")
             #expect(events.contains { $0.hasPrefix("delay data:") && !$0.hasSuffix("delayed=0") }, "\(command): \(events)")
+            // What the reliable streams did about it, per agent incarnation.
+            let links = try store.physicalEvents(kind: "link")
+            let linked: Set<String> = Set(links.map { String($0.agent.prefix { $0 != "#" }) })
+            #expect(linked.count == 8, "\(command): \(links)")
+            #expect(links.allSatisfy { $0.detail.contains("retransmitted=") }, "\(command)")
         }
     }
 

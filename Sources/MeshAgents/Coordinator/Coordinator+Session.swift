@@ -73,6 +73,7 @@ extension Coordinator {
                     receiver: .agent(member.id), receiverIncarnation: member.incarnation, body: welcome.encoded()))
             case .joined(let member):
                 self.directory = self.roster.directory
+                self.recordLinkStatistics(member.id, at: now)
                 self.links[member.id] = ReliableLink(
                     local: .coordinator, localIncarnation: self.configuration.incarnation, peer: member.id,
                     peerIncarnation: member.incarnation, configuration: self.configuration.link)
@@ -87,7 +88,10 @@ extension Coordinator {
             case .departed(let member, let why):
                 self.directory = self.roster.directory
                 self.counters.departures += 1
-                if self.links[member.id]?.peerIncarnation == member.incarnation { self.links[member.id] = nil }
+                if self.links[member.id]?.peerIncarnation == member.incarnation {
+                    self.recordLinkStatistics(member.id, at: now)
+                    self.links[member.id] = nil
+                }
                 self.physical("departed", agent: "\(member.id)#\(member.incarnation)", detail: why.rawValue, at: now)
                 self.logger.notice("agent departed", metadata: ["mesh.peer": "\(member.id)", "mesh.why": "\(why.rawValue)"])
                 self.membershipChanged(role: member.role, at: now)
@@ -148,8 +152,23 @@ extension Coordinator {
     }
 
     /// Announces the end of the run to every agent and stops.
+    /// Journals what the reliable stream to `id` has done so far (physical `link` events, one per
+    /// agent incarnation; a later one for the same incarnation supersedes it): retransmissions and
+    /// dropped duplicates are what a bad network costs, which the oversight page's `/metrics` shows.
+    func recordLinkStatistics(_ id: AgentID, at now: MonotonicTime) {
+        guard let link = self.links[id] else { return }
+        let statistics = link.statistics
+        self.physical(
+            "link", agent: "\(id)#\(link.peerIncarnation)",
+            detail: "sent=\(statistics.sent) retransmitted=\(statistics.retransmitted) delivered=\(statistics.delivered) "
+                + "duplicates=\(statistics.duplicates) out_of_window=\(statistics.outOfWindow)",
+            at: now)
+    }
+
     func finishRun() {
         self.logger.info("workflow finished", metadata: ["mesh.digest": "\(self.digest.text)"])
+        let now = self.clock.now()
+        for id in self.links.keys.sorted() { self.recordLinkStatistics(id, at: now) }
         self.onProgress(self.progress)
         // Everything journaled before anyone hears the run is over: the report's reader checks
         // the stored journal against it.

@@ -69,6 +69,33 @@ public enum MetricsExposition {
         registry.makeCounter(
             name: "meshwork_reawards_total", help: "Awards re-issued after a refusal, a timeout or a dead agent."
         ).increment(by: Int64(reawards))
+        // The coordinator's reliable streams: the latest `link` event of each agent incarnation.
+        var links: [String: (retransmitted: Int, duplicates: Int)] = [:]
+        for row in try store.query("SELECT agent, detail FROM physical_journal WHERE kind = 'link' ORDER BY id") {
+            let fields = Dictionary(
+                (row["detail"] ?? "").split(separator: " ").compactMap { pair -> (String, Int)? in
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2, let value = Int(parts[1]) else { return nil }
+                    return (String(parts[0]), value)
+                }, uniquingKeysWith: { _, last in last })
+            links[row["agent"] ?? ""] = (fields["retransmitted"] ?? 0, fields["duplicates"] ?? 0)
+        }
+        var perAgent: [String: (retransmitted: Int, duplicates: Int)] = [:]
+        for (incarnation, counts) in links {
+            let agent = String(incarnation.split(separator: "#").first ?? "")
+            perAgent[agent, default: (0, 0)].retransmitted += counts.retransmitted
+            perAgent[agent, default: (0, 0)].duplicates += counts.duplicates
+        }
+        for agent in perAgent.keys.sorted() {
+            registry.makeCounter(
+                name: "meshwork_retransmits_total", labels: [("agent", agent)],
+                help: "Messages the coordinator sent again on its reliable stream to an agent (recorded when a link ends)."
+            ).increment(by: Int64(perAgent[agent]!.retransmitted))
+            registry.makeCounter(
+                name: "meshwork_duplicates_dropped_total", labels: [("agent", agent)],
+                help: "Messages from an agent received twice and dropped by the coordinator's reliable stream."
+            ).increment(by: Int64(perAgent[agent]!.duplicates))
+        }
         let stale = try store.query("SELECT count(*) AS n FROM physical_journal WHERE kind LIKE 'stale%'").first?.int("n") ?? 0
         registry.makeCounter(
             name: "meshwork_stale_results_total", help: "Results that arrived for a superseded award (fenced off, never applied)."
