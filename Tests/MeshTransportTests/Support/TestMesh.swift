@@ -26,10 +26,13 @@ final class TestMesh: Sendable {
     private let context: ZeroMQContext?
     let forwarder: ZeroMQForwarder?
     private let directory: URL?
+    /// tcp only: the keys of the forwarder and the participants.
+    private let security: TestSecurity?
     private let participants = Mutex<[any MeshTransport]>([])
 
     init(_ kind: TransportKind) throws {
         self.kind = kind
+        self.security = kind == .tcp ? try TestSecurity() : nil
         switch kind {
         case .memory:
             self.network = InMemoryNetwork()
@@ -56,7 +59,8 @@ final class TestMesh: Sendable {
             self.network = nil
             self.context = nil
             self.directory = nil
-            self.forwarder = try ZeroMQForwarder(binding: MeshEndpoint("tcp://127.0.0.1:0"))
+            self.forwarder = try ZeroMQForwarder(
+                binding: MeshEndpoint("tcp://127.0.0.1:0"), options: .init(security: self.security!.forwarder()))
         }
     }
 
@@ -69,7 +73,8 @@ final class TestMesh: Sendable {
                 options: .init(inboundLimit: limits.inboundLimit, maximumMessageSize: limits.maximumMessageSize))
         } else {
             let options = ZeroMQTransport.Options(
-                name: name, maximumMessageSize: limits.maximumMessageSize, inboundLimit: limits.inboundLimit)
+                name: name, maximumMessageSize: limits.maximumMessageSize, inboundLimit: limits.inboundLimit,
+                security: try self.security?.participant())
             let endpoint = self.forwarder!.endpoint
             if let context = self.context {
                 transport = try ZeroMQTransport(connectingTo: endpoint, context: context, options: options)
