@@ -1,5 +1,6 @@
 import Foundation
 import MeshStore
+import Synchronization
 import Testing
 
 /// Layer 4 across hosts: three network namespaces made by `scripts/netns-hosts.sh` stand for three
@@ -57,23 +58,31 @@ struct MultiHostTests {
         try await NetnsHosts.with { hosts in
             let file = try hosts.writeHostsFile(in: directory)
             let cutRuns = directory + "/cut"
+            let beforeCut = Mutex<UInt64>(0)
             let up = try await MeshworkBinary.run(
                 ["up", scenario, "--hosts", file, "--json", "--quiet", "--runs", cutRuns], in: root, timeout: .seconds(600)
-            ) { _ in
+            ) { pid in
                 // Once hand-offs are being journaled, host c goes dark for 10 s.
                 let deadline = ContinuousClock.now + .seconds(120)
+                var records: UInt64 = 0
                 while ContinuousClock.now < deadline {
                     let run = (try? FileManager.default.contentsOfDirectory(atPath: cutRuns))?.first
-                    if let run, MeshworkBinary.journaledRecords(runDirectory: cutRuns + "/" + run) >= 3 { break }
+                    if let run { records = MeshworkBinary.journaledRecords(runDirectory: cutRuns + "/" + run) }
+                    if records >= 3 { break }
                     try? await Task.sleep(for: .milliseconds(50))
                 }
+                beforeCut.withLock { $0 = records }
                 let cut = await NetnsHosts.script(["cut", hosts.prefix, "c", "10"])
                 #expect(cut.status == 0, "cut: \(cut.output)")
+                // The whole cut fell inside the run: the mesh was still working when the link came back.
+                #expect(MeshworkBinary.isAlive(pid), "the run ended before the link came back; the cut proved nothing")
             }
             #expect(up.status == 0, "stderr: \(up.stderr)")
             let json = try #require(up.json, "stdout: \(up.stdout)\nstderr: \(up.stderr)")
             #expect(json["digest"] as? String == expected)
             #expect(json["lost"] as? Int == 0 && json["applied_twice"] as? Int == 0)
+            let records = try #require(json["records"] as? Int)
+            #expect(beforeCut.withLock { $0 } >= 3 && beforeCut.withLock { $0 } < UInt64(records), "the cut began after the run")
         }
     }
 

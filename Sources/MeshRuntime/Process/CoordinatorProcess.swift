@@ -58,7 +58,7 @@ public enum CoordinatorProcess {
         let recorded = resume ? try store.readJournal().entries : []
         let awards = resume ? try store.highestAwards() : [:]
         try journal.appendPhysical([PhysicalEvent(
-            kind: "coordinator-started", agent: "coordinator", detail: "pid=\(ProcessEnvironment.pid) host=\(ProcessEnvironment.hostName) resume=\(resume)",
+            kind: "coordinator-started", agent: "coordinator", detail: "pid=\(ProcessEnvironment.pid) host=\(ProcessEnvironment.hostName) resume=\(resume) endpoint=\(forwarder.endpoint)",
             at: .zero)])
         ProcessEnvironment.emitLine("READY \(forwarder.endpoint)")
         // With `hold`, the report goes out when the workflow finishes and the mesh stays up until
