@@ -420,7 +420,9 @@ final class ForwarderDevice {
                 self.logger.debug("refused a subscription frame of \(bytes.count) bytes")
                 continue
             }
-            if let security = self.options.security {
+            // An unsubscription cannot open anything; libzmq also makes them, without a User-Id, for
+            // the subscriptions of a connection that closed.
+            if let security = self.options.security, bytes[0] == 1 {
                 let peer = self.frame.userID.flatMap { AgentID($0) }.flatMap { self.peers[$0] }
                 guard let peer, security.gate.permitsSubscription(to: topic, by: peer) else {
                     self.core.refusedSubscriptions.add(1, ordering: .relaxed)

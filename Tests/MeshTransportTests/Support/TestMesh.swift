@@ -60,7 +60,7 @@ final class TestMesh: Sendable {
             self.context = nil
             self.directory = nil
             self.forwarder = try ZeroMQForwarder(
-                binding: MeshEndpoint("tcp://127.0.0.1:0"), options: .init(security: self.security!.forwarder()))
+                binding: MeshEndpoint("tcp://127.0.0.1:0"), options: .init(heartbeatInterval: .zero, security: self.security!.forwarder()))  // as above
         }
     }
 
@@ -74,6 +74,14 @@ final class TestMesh: Sendable {
         } else {
             let options = ZeroMQTransport.Options(
                 name: name, maximumMessageSize: limits.maximumMessageSize, inboundLimit: limits.inboundLimit,
+                // CURVE encrypts every frame: a tcp participant moves about a third of what an ipc one
+                // does (docs/BENCHMARKS.md), far less on a machine busy with other builds, so its
+                // shutdown gets more time to flush a 100,000-message burst. And no ZMTP heartbeats:
+                // with 500/1500 ms ones, 3 of 6 such bursts lost 12-25 % (the sender's PUB dropped the
+                // connection mid-burst and discarded its queue; 0 of 3 without). The suite checks
+                // the transport, which has no retransmission; in a mesh the reliable streams resend.
+                linger: self.kind == .tcp ? .seconds(30) : .seconds(2),
+                heartbeatInterval: self.kind == .tcp ? .zero : .milliseconds(500),
                 security: try self.security?.participant())
             let endpoint = self.forwarder!.endpoint
             if let context = self.context {
