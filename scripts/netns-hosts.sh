@@ -3,7 +3,11 @@
 #
 #   scripts/netns-hosts.sh up   [PREFIX]   creates PREFIX-a, PREFIX-b, PREFIX-c (10.200.0.1-3/24)
 #   scripts/netns-hosts.sh down [PREFIX]   removes them (and the switch namespace)
-#   scripts/netns-hosts.sh cut  [PREFIX] HOST SECONDS   takes HOST's link down for SECONDS, then up
+#   scripts/netns-hosts.sh cut   PREFIX HOST SECONDS          takes HOST's link down for SECONDS, then up
+#   scripts/netns-hosts.sh reset PREFIX HOST SECONDS          HOST answers every TCP segment it gets
+#                                                             with a reset for SECONDS (nftables)
+#   scripts/netns-hosts.sh loss  PREFIX HOST PERCENT SECONDS  HOST drops PERCENT % of the packets it
+#                                                             gets, at random, for SECONDS (nftables)
 #
 # PREFIX defaults to "mw" (so scenarios/hosts-netns.yaml's mw-a, mw-b, mw-c); tests pass a unique
 # one so that concurrent runs never collide. Each host namespace has one interface, eth0, a veth
@@ -67,9 +71,27 @@ cut() {
     ip -n "$prefix-$host" link set eth0 up
 }
 
+# One nftables input rule in HOST's namespace for SECONDS, then the table is removed.
+filter() {
+    local host=${1:?host (a, b or c)} seconds=${2:?seconds} rule=${3:?rule}
+    command -v nft >/dev/null || { echo "netns-hosts: nft not found (apt-get install nftables)" >&2; exit 1; }
+    ip netns exec "$prefix-$host" nft -f - <<RULES
+table inet meshfault {
+    chain input {
+        type filter hook input priority 0; policy accept;
+        iifname "eth0" $rule
+    }
+}
+RULES
+    sleep "$seconds"
+    ip netns exec "$prefix-$host" nft delete table inet meshfault
+}
+
 case "$action" in
     up) up ;;
     down) down ;;
     cut) shift 2; cut "$@" ;;
-    *) echo "usage: $0 up|down [PREFIX] | cut PREFIX HOST SECONDS" >&2; exit 2 ;;
+    reset) shift 2; filter "${1:-}" "${2:-}" "meta l4proto tcp reject with tcp reset" ;;
+    loss) shift 2; filter "${1:-}" "${3:-}" "numgen random mod 100 < ${2:?percent} drop" ;;
+    *) echo "usage: $0 up|down [PREFIX] | cut PREFIX HOST SECONDS | reset PREFIX HOST SECONDS | loss PREFIX HOST PERCENT SECONDS" >&2; exit 2 ;;
 esac

@@ -46,6 +46,20 @@ struct MultiHostTests {
     /// Host c (a compute node, the pipeline and the monitoring agent) loses its link for 10 s in the
     /// middle of the run: once it is back, the run ends with the same digest and nothing lost.
     @Test func aTenSecondLinkCutKeepsTheDigest() async throws {
+        try await Self.checkDigest(under: [["cut", "c", "10"]])
+    }
+
+    /// Host c answers every TCP segment with a reset for 5 s (a one-sided reset: its own sockets
+    /// are not told; ZMTP heartbeats notice), then drops 20 % of its packets for 10 s (nftables).
+    @Test(.enabled(if: NetnsHosts.hasNftables, "needs nftables (apt-get install nftables; make test installs it)"))
+    func aOneSidedResetThenPacketLossKeepTheDigest() async throws {
+        try await Self.checkDigest(under: [["reset", "c", "5"], ["loss", "c", "20", "10"]])
+    }
+
+    /// Runs the small lifecycle in one process, then across the three hosts while `faults`
+    /// (netns-hosts.sh actions, one after another) hit the mesh once hand-offs are being
+    /// journaled; expects the same digest, nothing lost, and every fault over before the run.
+    static func checkDigest(under faults: [[String]]) async throws {
         let directory = try MeshworkBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let runs = directory + "/runs"
@@ -57,32 +71,34 @@ struct MultiHostTests {
 
         try await NetnsHosts.with { hosts in
             let file = try hosts.writeHostsFile(in: directory)
-            let cutRuns = directory + "/cut"
-            let beforeCut = Mutex<UInt64>(0)
+            let faultRuns = directory + "/faults"
+            let beforeFaults = Mutex<UInt64>(0)
             let up = try await MeshworkBinary.run(
-                ["up", scenario, "--hosts", file, "--json", "--quiet", "--runs", cutRuns], in: root, timeout: .seconds(600)
+                ["up", scenario, "--hosts", file, "--json", "--quiet", "--runs", faultRuns], in: root, timeout: .seconds(600)
             ) { pid in
-                // Once hand-offs are being journaled, host c goes dark for 10 s.
                 let deadline = ContinuousClock.now + .seconds(120)
                 var records: UInt64 = 0
                 while ContinuousClock.now < deadline {
-                    let run = (try? FileManager.default.contentsOfDirectory(atPath: cutRuns))?.first
-                    if let run { records = MeshworkBinary.journaledRecords(runDirectory: cutRuns + "/" + run) }
+                    let run = (try? FileManager.default.contentsOfDirectory(atPath: faultRuns))?.first
+                    if let run { records = MeshworkBinary.journaledRecords(runDirectory: faultRuns + "/" + run) }
                     if records >= 3 { break }
                     try? await Task.sleep(for: .milliseconds(50))
                 }
-                beforeCut.withLock { $0 = records }
-                let cut = await NetnsHosts.script(["cut", hosts.prefix, "c", "10"])
-                #expect(cut.status == 0, "cut: \(cut.output)")
-                // The whole cut fell inside the run: the mesh was still working when the link came back.
-                #expect(MeshworkBinary.isAlive(pid), "the run ended before the link came back; the cut proved nothing")
+                beforeFaults.withLock { $0 = records }
+                for fault in faults {
+                    let done = await NetnsHosts.script([fault[0], hosts.prefix] + fault.dropFirst())
+                    #expect(done.status == 0, "\(fault): \(done.output)")
+                }
+                // Every fault fell inside the run: the mesh was still working when the last one ended.
+                #expect(MeshworkBinary.isAlive(pid), "the run ended before the faults did; they proved nothing")
             }
             #expect(up.status == 0, "stderr: \(up.stderr)")
             let json = try #require(up.json, "stdout: \(up.stdout)\nstderr: \(up.stderr)")
             #expect(json["digest"] as? String == expected)
             #expect(json["lost"] as? Int == 0 && json["applied_twice"] as? Int == 0)
             let records = try #require(json["records"] as? Int)
-            #expect(beforeCut.withLock { $0 } >= 3 && beforeCut.withLock { $0 } < UInt64(records), "the cut began after the run")
+            let before = beforeFaults.withLock { $0 }
+            #expect(before >= 3 && before < UInt64(records), "the faults began after the run")
         }
     }
 
@@ -120,6 +136,9 @@ struct NetnsHosts {
         _ = Self.runBlocking(["ip", "netns", "del", probe])
         return true
     }()
+
+    /// Whether nftables is installed (the reset and loss faults need it).
+    static let hasNftables = ["/usr/sbin/nft", "/sbin/nft"].contains { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// Makes the three hosts, runs `body`, and removes them whatever happens.
     static func with(_ body: (NetnsHosts) async throws -> Void) async throws {
