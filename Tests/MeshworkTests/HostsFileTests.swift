@@ -78,4 +78,20 @@ struct HostsFileTests {
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.json?["digest"] as? String == ProcessMeshTests.referenceDigest(tokens: 100))
     }
+
+    /// `--endpoint tcp://…` without a hosts file: the supervisor makes the keys and the roster too.
+    @Test func upOverTcpWithoutAHostsFileMakesItsOwnKeys() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = try MeshworkBinary.writeScenario(ProcessMeshTests.relayScenario(name: "tcp", tokens: 50), named: "s.yaml", in: directory)
+        let result = try await MeshworkBinary.run(
+            ["up", scenario, "--endpoint", "tcp://127.0.0.1:0", "--json", "--quiet"], in: directory)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try #require(result.json, "stdout: \(result.stdout)")
+        #expect(json["digest"] as? String == ProcessMeshTests.referenceDigest(tokens: 50))
+        let run = directory + "/" + (json["run_dir"] as? String ?? "")
+        let mode = (try FileManager.default.attributesOfItem(atPath: run + "/keys/coordinator.key")[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+        #expect(FileManager.default.fileExists(atPath: run + "/keys/roster.yaml"))
+    }
 }

@@ -31,7 +31,9 @@ public actor Supervisor {
         /// agents' services, then the mesh stays up until SIGINT/SIGTERM (`meshwork up --hold`).
         public var hold: (@Sendable (RunSummary, [String: String]) -> Void)?
         /// Spread the processes over hosts (`meshwork up --hosts FILE`): each is started with its
-        /// host's launch prefix, the coordinator binds on its host's address.
+        /// host's launch prefix, the coordinator binds on its host's address. Over tcp (with or
+        /// without hosts) the supervisor makes every process's CURVE key and the roster in
+        /// `runs/<id>/keys/`.
         public var hosts: HostsFile?
 
         public init() {}
@@ -93,7 +95,7 @@ public actor Supervisor {
     /// the restart intensity, or the user interrupts; every child is stopped before it returns.
     public func run() async throws -> RunSummary {
         let start = ContinuousClock.now
-        if self.options.hosts != nil {
+        if self.options.hosts != nil || self.endpoint.hasPrefix("tcp://") {
             // tcp is never plaintext: every process gets a key, the coordinator the roster of all.
             self.keys = self.run.path + "/keys"
             _ = try MeshKeys.provision(agents: self.scenario.agentIDs, directory: self.keys!)
