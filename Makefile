@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
-APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev pkg-config
+APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev pkg-config iproute2 nftables
 SCENARIO ?= scenarios/default.yaml
 SWIFT ?= swift
 BIN_DIR := $(CURDIR)/bin

@@ -159,7 +159,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshworkTests",
-            dependencies: ["MeshCore", "MeshRuntime", "MeshStore", "MeshServer"],
+            dependencies: ["MeshCore", "MeshRuntime", "MeshStore", "MeshServer", "MeshZeroMQ"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore", "MeshTesting"], swiftSettings: swiftSettings),

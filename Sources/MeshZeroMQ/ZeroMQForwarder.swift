@@ -43,6 +43,8 @@ public final class ZeroMQForwarder: Sendable {
         public var batchSize: Int
         /// How many ephemeral port pairs to try when binding `tcp://HOST:0`.
         public var portAttempts: Int
+        /// CURVE keys, the roster and the message gate; required to bind `tcp://` (fail closed).
+        public var security: ForwarderSecurity?
 
         /// Makes options; every default is the documented one.
         public init(
@@ -52,7 +54,8 @@ public final class ZeroMQForwarder: Sendable {
             heartbeatInterval: Duration = .milliseconds(500),
             heartbeatTimeout: Duration = .milliseconds(1500),
             batchSize: Int = 1024,
-            portAttempts: Int = 32
+            portAttempts: Int = 32,
+            security: ForwarderSecurity? = nil
         ) {
             self.highWaterMark = highWaterMark
             self.maximumMessageSize = maximumMessageSize
@@ -61,6 +64,7 @@ public final class ZeroMQForwarder: Sendable {
             self.heartbeatTimeout = heartbeatTimeout
             self.batchSize = batchSize
             self.portAttempts = portAttempts
+            self.security = security
         }
     }
 
@@ -70,8 +74,15 @@ public final class ZeroMQForwarder: Sendable {
         public var forwarded: Int
         /// Subscription and unsubscription frames applied.
         public var subscriptionChanges: Int
-        /// Subscription frames refused (not a valid topic, or longer than ``Topic/maxLength``).
+        /// Subscription frames refused (not a valid topic, longer than ``Topic/maxLength``, or,
+        /// when secured, a topic the peer may not subscribe to).
         public var refusedSubscriptions: Int
+        /// Secured only: connections the ZAP handler admitted (a roster key).
+        public var admittedConnections: Int = 0
+        /// Secured only: connections the ZAP handler refused (a key outside the roster).
+        public var deniedConnections: Int = 0
+        /// Secured only: messages dropped, by reason.
+        public var refusedMessages: [SenderPolicy.Refusal: Int] = [:]
     }
 
     /// The address the forwarder really bound (a requested port 0 replaced by the one picked):
@@ -114,10 +125,35 @@ public final class ZeroMQForwarder: Sendable {
         _ options: Options,
         _ logger: Logger
     ) throws(TransportError) {
+        if endpoint.kind == .tcp && options.security == nil {
+            throw TransportError(
+                .security,
+                "refusing to bind '\(endpoint)' without CURVE keys and a roster: anyone who reaches a tcp port could join (fail closed)"
+            )
+        }
+        if let security = options.security, security.roster.isEmpty {
+            throw TransportError(.security, "an empty roster admits nobody: refusing to bind '\(endpoint)'")
+        }
+        // The ZAP handler is bound before any tcp socket: libzmq admits any CURVE key while no handler answers.
+        let zap = try options.security.map { _ throws(TransportError) in try ZeroMQSocket(.rep, in: context, label: "ZAP handler") }
+        do throws(TransportError) {
+            try zap?.set(.linger, Int32(0))
+            try zap?.bind(ForwarderDevice.zapEndpoint)
+        } catch {
+            zap?.close()
+            throw error
+        }
         let xsub = try ZeroMQSocket(.xsub, in: context, label: "of the forwarder")
         let xpub = try ZeroMQSocket(.xpub, in: context, label: "of the forwarder")
         let core: ForwarderCore
         do throws(TransportError) {
+            if let security = options.security {
+                for socket in [xsub, xpub] {
+                    try socket.set(.curveServer, Int32(1))
+                    try socket.set(.curveSecretKey, security.keyPair.secretKey)
+                    try socket.set(.zapDomain, ForwarderDevice.zapDomain)
+                }
+            }
             let hwm = Int32(clamping: options.highWaterMark)
             for socket in [xsub, xpub] {
                 try socket.set(.heartbeatInterval, options.heartbeatInterval)
@@ -142,6 +178,7 @@ public final class ZeroMQForwarder: Sendable {
         } catch {
             xsub.close()
             xpub.close()
+            zap?.close()
             throw error
         }
         self.core = core
@@ -155,13 +192,14 @@ public final class ZeroMQForwarder: Sendable {
         do {
             try IOThread.start(name: "zmq-forwarder") {
                 let device = ForwarderDevice(
-                    core: core, xsub: xsub, xpub: xpub, ownedContext: ownedContext, socketFiles: socketFiles,
+                    core: core, xsub: xsub, xpub: xpub, zap: zap, ownedContext: ownedContext, socketFiles: socketFiles,
                     options: options, logger: logger)
                 device.run()
             }
         } catch {
             xsub.close()
             xpub.close()
+            zap?.close()
             throw error
         }
     }
@@ -208,7 +246,14 @@ public final class ZeroMQForwarder: Sendable {
         Statistics(
             forwarded: self.core.forwarded.load(ordering: .relaxed),
             subscriptionChanges: self.core.subscriptionChanges.load(ordering: .relaxed),
-            refusedSubscriptions: self.core.refusedSubscriptions.load(ordering: .relaxed)
+            refusedSubscriptions: self.core.refusedSubscriptions.load(ordering: .relaxed),
+            admittedConnections: self.core.admitted.load(ordering: .relaxed),
+            deniedConnections: self.core.denied.load(ordering: .relaxed),
+            refusedMessages: Dictionary(
+                uniqueKeysWithValues: SenderPolicy.Refusal.allCases.compactMap { reason in
+                    let count = self.core.refusals(reason)
+                    return count > 0 ? (reason, count) : nil
+                })
         )
     }
 
@@ -231,6 +276,31 @@ final class ForwarderCore: Sendable {
     let forwarded = Atomic<Int>(0)
     let subscriptionChanges = Atomic<Int>(0)
     let refusedSubscriptions = Atomic<Int>(0)
+    let admitted = Atomic<Int>(0)
+    let denied = Atomic<Int>(0)
+    let refusedMalformed = Atomic<Int>(0)
+    let refusedSpoofed = Atomic<Int>(0)
+    let refusedForbidden = Atomic<Int>(0)
+    let refusedUnknown = Atomic<Int>(0)
+
+    /// Counts one refused message; returns the count of its reason so far.
+    func countRefusal(_ reason: SenderPolicy.Refusal) -> Int {
+        switch reason {
+        case .malformed: self.refusedMalformed.add(1, ordering: .relaxed).newValue
+        case .spoofedSender: self.refusedSpoofed.add(1, ordering: .relaxed).newValue
+        case .forbiddenKind: self.refusedForbidden.add(1, ordering: .relaxed).newValue
+        case .unknownPeer: self.refusedUnknown.add(1, ordering: .relaxed).newValue
+        }
+    }
+
+    func refusals(_ reason: SenderPolicy.Refusal) -> Int {
+        switch reason {
+        case .malformed: self.refusedMalformed.load(ordering: .relaxed)
+        case .spoofedSender: self.refusedSpoofed.load(ordering: .relaxed)
+        case .forbiddenKind: self.refusedForbidden.load(ordering: .relaxed)
+        case .unknownPeer: self.refusedUnknown.load(ordering: .relaxed)
+        }
+    }
 
     init() throws(TransportError) { self.wakeFD = try ZeroMQSystem.makeEventFD() }
 
@@ -247,19 +317,31 @@ final class ForwarderDevice {
     private let core: ForwarderCore
     private let xsub: ZeroMQSocket
     private let xpub: ZeroMQSocket
+    private let zap: ZeroMQSocket?
     private let ownedContext: ZeroMQContext?
     private let socketFiles: [String]
     private let options: ZeroMQForwarder.Options
     private let logger: Logger
     private let frame = Frame()
+    /// Secured: the payload frame, held while the topic frame waits for the gate's verdict.
+    private let payloadFrame = Frame()
+    /// Secured: agent id → the peer the roster says it is.
+    private let peers: [AgentID: ForwarderSecurity.Peer]
 
     /// The largest subscription frame libzmq accepts at the XPUB (ZMQ_MAXMSGSIZE).
     static let maximumSubscriptionFrame = 1024
+    /// Where libzmq asks a context's ZAP handler (RFC 27).
+    static let zapEndpoint = "inproc://zeromq.zap.01"
+    /// The ZAP domain of the forwarder's sockets.
+    static let zapDomain = "meshwork"
+    /// Refusals of one reason logged at warning level before only every 1000th is.
+    static let loggedRefusals = 20
 
     init(
         core: ForwarderCore,
         xsub: ZeroMQSocket,
         xpub: ZeroMQSocket,
+        zap: ZeroMQSocket?,
         ownedContext: ZeroMQContext?,
         socketFiles: [String],
         options: ZeroMQForwarder.Options,
@@ -268,6 +350,9 @@ final class ForwarderDevice {
         self.core = core
         self.xsub = xsub
         self.xpub = xpub
+        self.zap = zap
+        self.peers = Dictionary(
+            (options.security?.roster.values).map { $0.map { ($0.id, $0) } } ?? [], uniquingKeysWith: { first, _ in first })
         self.ownedContext = ownedContext
         self.socketFiles = socketFiles
         self.options = options
@@ -281,10 +366,12 @@ final class ForwarderDevice {
                 self.xpub.pollItem(ZeroMQSystem.pollIn),
                 ZeroMQSystem.pollItem(fd: self.core.wakeFD, events: ZeroMQSystem.pollIn),
             ]
+            if let zap = self.zap { items.append(zap.pollItem(ZeroMQSystem.pollIn)) }
             while !self.core.stopRequested.load(ordering: .acquiring) {
+                let authenticated = try self.answerZAP()
                 let moved = try self.forwardMessages()
                 let changed = try self.forwardSubscriptions()
-                if moved || changed { continue }
+                if moved || changed || authenticated { continue }
                 try ZeroMQSystem.poll(&items, count: items.count, timeoutMilliseconds: 100)
                 if ZeroMQSystem.fired(items[2], ZeroMQSystem.pollIn) { ZeroMQSystem.consume(self.core.wakeFD) }
             }
@@ -295,6 +382,7 @@ final class ForwarderDevice {
         }
         self.xsub.close()
         self.xpub.close()
+        self.zap?.close()
         self.ownedContext?.terminateBlocking()
         for path in self.socketFiles { ZeroMQSystem.removeSocketFile(path) }
         self.core.finished.signal()
@@ -302,6 +390,7 @@ final class ForwarderDevice {
 
     /// Moves up to a batch of whole messages XSUB → XPUB; `true` when it moved any.
     private func forwardMessages() throws(TransportError) -> Bool {
+        if let security = self.options.security { return try self.forwardCheckedMessages(security.gate) }
         var count = 0
         while count < self.options.batchSize {
             guard try self.xsub.receive(into: self.frame) else { break }
@@ -331,6 +420,18 @@ final class ForwarderDevice {
                 self.logger.debug("refused a subscription frame of \(bytes.count) bytes")
                 continue
             }
+            // An unsubscription cannot open anything; libzmq also makes them, without a User-Id, for
+            // the subscriptions of a connection that closed.
+            if let security = self.options.security, bytes[0] == 1 {
+                let peer = self.frame.userID.flatMap { AgentID($0) }.flatMap { self.peers[$0] }
+                guard let peer, security.gate.permitsSubscription(to: topic, by: peer) else {
+                    self.core.refusedSubscriptions.add(1, ordering: .relaxed)
+                    self.logger.warning(
+                        "refused a subscription",
+                        metadata: ["mesh.peer": "\(self.frame.userID ?? "unauthenticated")", "mesh.topic": "\(topic)"])
+                    continue
+                }
+            }
             // Manual mode: this applies to the pipe the frame came from (the last one read).
             if bytes[0] == 1 {
                 try self.xpub.subscribe(topic.bytes)
@@ -340,5 +441,105 @@ final class ForwarderDevice {
             self.core.subscriptionChanges.add(1, ordering: .relaxed)
             _ = try self.xsub.send(self.frame, more: false)
         }
+    }
+
+    // MARK: - Secured
+
+    /// Forwards up to a batch of messages whose sender, kind and peer pass `gate`; drops, counts
+    /// and logs the others. `true` when it read any.
+    private func forwardCheckedMessages(_ gate: any MessageGate) throws(TransportError) -> Bool {
+        var count = 0
+        var read = false
+        while count < self.options.batchSize {
+            guard try self.xsub.receive(into: self.frame) else { break }
+            read = true
+            // A Meshwork message is two frames: topic, envelope.
+            guard self.frame.hasMore, try self.xsub.receive(into: self.payloadFrame) else {
+                self.refuse(.malformed, peer: self.frame.userID, "a lone frame")
+                continue
+            }
+            if self.payloadFrame.hasMore {
+                while self.payloadFrame.hasMore { guard try self.xsub.receive(into: self.payloadFrame) else { break } }
+                self.refuse(.malformed, peer: self.frame.userID, "more than two frames")
+                continue
+            }
+            let userID = self.payloadFrame.userID
+            guard let id = userID.flatMap({ AgentID($0) }), let peer = self.peers[id] else {
+                self.refuse(.unknownPeer, peer: userID, "no roster identity on the connection")
+                continue
+            }
+            if let (reason, detail) = gate.check(self.payloadFrame.bytes, from: peer) {
+                self.refuse(reason, peer: userID, detail)
+                continue
+            }
+            _ = try self.xpub.send(self.frame, more: true)
+            _ = try self.xpub.send(self.payloadFrame, more: false)
+            count += 1
+        }
+        if count > 0 { self.core.forwarded.add(count, ordering: .relaxed) }
+        return read
+    }
+
+    /// Counts a dropped message and logs it with its peer and reason (the first few of each reason
+    /// at warning level, then every 1000th, so a flood cannot flood the log).
+    private func refuse(_ reason: SenderPolicy.Refusal, peer: String?, _ detail: String) {
+        let seen = self.core.countRefusal(reason)
+        guard seen <= Self.loggedRefusals || seen % 1000 == 0 else { return }
+        self.logger.warning(
+            "refused a message",
+            metadata: [
+                "mesh.peer": "\(peer ?? "unauthenticated")", "mesh.reason": "\(reason.rawValue)", "mesh.detail": "\(detail)",
+                "mesh.refused": "\(seen)",
+            ])
+    }
+
+    /// Answers the ZAP requests libzmq made for new connections (RFC 27): a CURVE key in the roster
+    /// is admitted with its agent id as User-Id; anything else is refused. `true` when it answered any.
+    private func answerZAP() throws(TransportError) -> Bool {
+        guard let zap = self.zap, let security = self.options.security else { return false }
+        var answered = false
+        while try zap.receive(into: self.frame) {
+            answered = true
+            var request: [[UInt8]] = [self.frame.array]
+            while self.frame.hasMore, request.count < 16 {
+                guard try zap.receive(into: self.frame) else { break }
+                request.append(self.frame.array)
+            }
+            while self.frame.hasMore { guard try zap.receive(into: self.frame) else { break } }
+            // version, request id, domain, address, routing id, mechanism, credentials…
+            let requestID = request.count > 1 ? request[1] : []
+            var status = "400"
+            var text = "not in the roster"
+            var userID = ""
+            let address = request.count > 3 ? String(decoding: request[3], as: UTF8.self) : "?"
+            let mechanism = request.count > 5 ? String(decoding: request[5], as: UTF8.self) : ""
+            var key = "-"
+            if request.count >= 7, String(decoding: request[0], as: UTF8.self) == "1.0", mechanism == "CURVE" {
+                key = request[6].withUnsafeBytes { ZeroMQSystem.z85($0) } ?? "-"
+                if let peer = security.roster[key] {
+                    status = "200"
+                    text = "OK"
+                    userID = peer.id.rawValue
+                }
+            } else {
+                text = "mechanism \(mechanism) is not admitted"
+            }
+            let reply: [[UInt8]] = [Array("1.0".utf8), requestID, Array(status.utf8), Array(text.utf8), Array(userID.utf8), []]
+            for (index, frame) in reply.enumerated() {
+                _ = try zap.send(frame, more: index < reply.count - 1, wait: true)
+            }
+            if status == "200" {
+                self.core.admitted.add(1, ordering: .relaxed)
+                self.logger.info("admitted a connection", metadata: ["mesh.peer": "\(userID)", "mesh.address": "\(address)"])
+            } else {
+                let denied = self.core.denied.add(1, ordering: .relaxed).newValue
+                if denied <= Self.loggedRefusals || denied % 1000 == 0 {
+                    self.logger.warning(
+                        "refused a connection",
+                        metadata: ["mesh.address": "\(address)", "mesh.key": "\(key)", "mesh.reason": "\(text)"])
+                }
+            }
+        }
+        return answered
     }
 }

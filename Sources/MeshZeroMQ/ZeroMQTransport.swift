@@ -51,6 +51,9 @@ public final class ZeroMQTransport: MeshTransport {
         public var reconnectInterval: Duration
         /// ZMQ_RECONNECT_IVL_MAX: the longest wait between reconnection attempts.
         public var reconnectIntervalMax: Duration
+        /// This participant's CURVE keys and the forwarder's public key; required for `tcp://`
+        /// (fail closed: docs/WIRE.md, "Security").
+        public var security: TransportSecurity?
 
         /// Makes options; every default is the documented one.
         public init(
@@ -63,7 +66,8 @@ public final class ZeroMQTransport: MeshTransport {
             heartbeatInterval: Duration = .milliseconds(500),
             heartbeatTimeout: Duration = .milliseconds(1500),
             reconnectInterval: Duration = .milliseconds(100),
-            reconnectIntervalMax: Duration = .seconds(1)
+            reconnectIntervalMax: Duration = .seconds(1),
+            security: TransportSecurity? = nil
         ) {
             precondition(highWaterMark > 0 && inboundLimit > 0 && batchSize > 0, "limits must be positive")
             self.name = name
@@ -76,6 +80,7 @@ public final class ZeroMQTransport: MeshTransport {
             self.heartbeatTimeout = heartbeatTimeout
             self.reconnectInterval = reconnectInterval
             self.reconnectIntervalMax = reconnectIntervalMax
+            self.security = security
         }
     }
 
@@ -138,6 +143,10 @@ public final class ZeroMQTransport: MeshTransport {
         _ logger: Logger
     ) throws(TransportError) {
         try EndpointAddress(kind: endpoint.kind, location: endpoint.location, port: endpoint.port).checkConnectable()
+        if endpoint.kind == .tcp && options.security == nil {
+            throw TransportError(
+                .security, "refusing to connect to '\(endpoint)' without CURVE keys: tcp is never plaintext (fail closed)")
+        }
         var tagged = logger
         tagged[metadataKey: "mesh.transport"] = "\(options.name)"
         let logger = tagged
@@ -192,6 +201,11 @@ public final class ZeroMQTransport: MeshTransport {
             // here). A smaller per-transport limit is checked after receipt, dropping one message.
             try socket.setMaximumMessageSize(max(options.maximumMessageSize, Envelope.maxEncodedSize))
             if endpoint.isIPv6 { try socket.set(.ipv6, Int32(1)) }
+            if let security = options.security {
+                try socket.set(.curveServerKey, security.serverKey)
+                try socket.set(.curvePublicKey, security.keyPair.publicKey)
+                try socket.set(.curveSecretKey, security.keyPair.secretKey)
+            }
         }
         try publisher.set(.sendHighWaterMark, hwm)
         // A full pipe becomes EAGAIN (the message stays queued here) instead of a silent drop.

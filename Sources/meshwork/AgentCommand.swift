@@ -28,6 +28,12 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The agent's blob cache directory (default: a fresh one under the system's temporary directory, removed at exit).")
     var cache: String?
 
+    @Option(name: .long, help: "This agent's secret key file (meshwork keys generate); required with tcp://.")
+    var secretKey: String?
+
+    @Option(name: .long, help: "The coordinator's public key, or its .pub file; required with tcp://.")
+    var serverKey: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -49,11 +55,17 @@ struct AgentCommand: AsyncParsableCommand {
             guard (1...65_536).contains(self.capacity) else {
                 throw RuntimeError(.usage, "--capacity \(self.capacity): must be 1...65536")
             }
+            let security: AgentProcess.AgentSecurity?
+            switch (self.secretKey, self.serverKey) {
+            case (let key?, let server?): security = try AgentProcess.AgentSecurity(secretKey: key, serverKey: server)
+            case (nil, nil): security = nil
+            default: throw RuntimeError(.usage, "--secret-key and --server-key go together")
+            }
             var logger = logger
             logger[metadataKey: "mesh.agent"] = "\(id)"
             try await AgentProcess.run(
                 id: id, role: role, endpoint: self.connect, capacity: self.capacity, cache: self.cache,
-                stateDirectory: self.state, logger: logger)
+                stateDirectory: self.state, security: security, logger: logger)
         }
     }
 }

@@ -28,16 +28,29 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "After the workflow finishes, report and keep the mesh up until SIGTERM (meshwork up --hold).")
     var hold = false
 
+    @Option(name: .long, help: "The coordinator's secret key file (meshwork keys generate --id coordinator); required with tcp://.")
+    var secretKey: String?
+
+    @Option(name: .long, help: "The roster: the agents admitted, ID: { role: ROLE, key: \"PUBLIC\" } per line; required with tcp://.")
+    var roster: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = self.logging.bootstrap(defaultLevel: .info)
         try await CommandFailure.guarding {
+            let security: CoordinatorSecurity?
+            switch (self.secretKey, self.roster) {
+            case (let key?, let roster?): security = try CoordinatorSecurity(secretKey: key, roster: roster)
+            case (nil, nil): security = nil
+            default: throw RuntimeError(.usage, "--secret-key and --roster go together")
+            }
             let scenario = try ScenarioLoader.load(path: self.scenario)
             let run = try self.runDir.map { path throws(RuntimeError) in try RunDirectory(existing: path) }
                 ?? RunDirectory.create(root: "runs", scenario: scenario, scenarioPath: self.scenario)
             _ = try await CoordinatorProcess.run(
-                scenario: scenario, bind: self.bind, run: run, resume: self.resume, hold: self.hold, logger: logger)
+                scenario: scenario, bind: self.bind, run: run, resume: self.resume, hold: self.hold,
+                security: security, logger: logger)
         }
     }
 }

@@ -11,7 +11,7 @@ struct Meshwork: AsyncParsableCommand {
             DoctorCommand.self, BenchCommand.self, BenchStageCommand.self, StatusCommand.self, StoreTortureCommand.self,
             StoreBenchCommand.self,
             ServeModelCommand.self, ReportCommand.self, GatesCommand.self, ApproveCommand.self, RejectCommand.self,
-            BlobCommand.self, ReplayCommand.self, ServeCommand.self,
+            BlobCommand.self, ReplayCommand.self, ServeCommand.self, KeysCommand.self,
         ]
     )
 }

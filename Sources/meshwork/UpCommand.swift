@@ -32,6 +32,9 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The mesh's address (default: a fresh ipc:// path under /tmp).")
     var endpoint: String?
 
+    @Option(name: .long, help: "A hosts file (YAML): run the processes on several hosts over tcp (docs/MULTI-HOST.md).")
+    var hosts: String?
+
     @Flag(name: .long, help: "After the workflow finishes, keep the mesh up (the inference API answers) until Ctrl-C.")
     var hold = false
 
@@ -66,9 +69,15 @@ struct UpCommand: AsyncParsableCommand {
             if ProcessInfo.processInfo.environment["MESHWORK_GATES_DIR"] == nil { setenv("MESHWORK_GATES_DIR", run.path + "/gates", 1) }
             // Every process of the run logs its id (`mesh.run`).
             setenv("MESHWORK_RUN_ID", run.id, 1)
-            let endpoint = try self.endpoint ?? Self.freshIPCEndpoint(run: run)
-            defer { if self.endpoint == nil { Self.removeIPCDirectory(endpoint) } }
             var options = Supervisor.Options()
+            if let path = self.hosts {
+                guard self.endpoint == nil else { throw RuntimeError(.usage, "--hosts and --endpoint: the hosts file says where the mesh binds") }
+                let hosts = try ScenarioLoader.decode(HostsFile.self, path: path)
+                try hosts.check(against: scenario, file: path)
+                options.hosts = hosts
+            }
+            let endpoint = try self.endpoint ?? options.hosts?.endpoint ?? Self.freshIPCEndpoint(run: run)
+            defer { if self.endpoint == nil { Self.removeIPCDirectory(endpoint) } }
             options.showProgress = !self.quiet
             options.resume = self.resume != nil
             let json = self.json

@@ -6,7 +6,8 @@ import Testing
 @Suite("ZeroMQ forwarder", .serialized, .timeLimit(.minutes(1)))
 struct ZeroMQForwarderTests {
     @Test func tcpPortZeroBindsAPortPairAndReportsIt() async throws {
-        let forwarder = try ZeroMQForwarder(binding: MeshEndpoint("tcp://127.0.0.1:0"))
+        let security = try TestSecurity().forwarder()
+        let forwarder = try ZeroMQForwarder(binding: MeshEndpoint("tcp://127.0.0.1:0"), options: .init(security: security))
         let port = try #require(forwarder.endpoint.port)
         #expect(port > 0 && port < 65535)
         #expect(forwarder.endpoint.description == "tcp://127.0.0.1:\(port)")
@@ -14,7 +15,7 @@ struct ZeroMQForwarderTests {
 
         // The reported address is the real one: a second forwarder cannot have it.
         #expect {
-            try ZeroMQForwarder(binding: forwarder.endpoint)
+            try ZeroMQForwarder(binding: forwarder.endpoint, options: .init(security: security))
         } throws: { error in
             guard let error = error as? TransportError else { return false }
             return error.code == .endpoint && error.reason.contains("tcp://127.0.0.1:\(port)") && error.errno != nil
@@ -31,14 +32,16 @@ struct ZeroMQForwarderTests {
         }
     }
 
-    @Test func inprocNeedsASharedContext() {
+    @Test func inprocNeedsASharedContext() throws {
         #expect(performing: { try ZeroMQForwarder(binding: MeshEndpoint("inproc://alone")) }, throws: { error in
             (error as? TransportError)?.code == .endpoint
         })
         #expect(performing: { try ZeroMQTransport(connectingTo: MeshEndpoint("inproc://alone")) }, throws: { error in
             (error as? TransportError)?.code == .endpoint
         })
-        #expect(performing: { try ZeroMQTransport(connectingTo: MeshEndpoint("tcp://127.0.0.1:0")) }, throws: { error in
+        let keys = try TestSecurity(participants: 1)
+        let security = try keys.participant()
+        #expect(performing: { try ZeroMQTransport(connectingTo: MeshEndpoint("tcp://127.0.0.1:0"), options: .init(security: security)) }, throws: { error in
             (error as? TransportError)?.code == .endpoint
         })
     }
@@ -103,10 +106,13 @@ struct ZeroMQForwarderTests {
     @Test(arguments: ["ipc", "tcp"])
     func aPublisherOverTheForwardersLimitIsCutOffAndReconnects(scheme: String) async throws {
         let address = scheme == "tcp" ? "tcp://127.0.0.1:0" : "ipc:///tmp/mw-\(UUID().uuidString.prefix(8))"
+        let keys = scheme == "tcp" ? try TestSecurity(participants: 2) : nil
         let forwarder = try ZeroMQForwarder(
-            binding: MeshEndpoint(address), options: .init(maximumMessageSize: 64 * 1024))
-        let sender = try ZeroMQTransport(connectingTo: forwarder.endpoint, options: .init(name: "big-sender"))
-        let receiver = try ZeroMQTransport(connectingTo: forwarder.endpoint, options: .init(name: "receiver"))
+            binding: MeshEndpoint(address), options: .init(maximumMessageSize: 64 * 1024, security: keys?.forwarder()))
+        let sender = try ZeroMQTransport(
+            connectingTo: forwarder.endpoint, options: .init(name: "big-sender", security: try keys?.participant()))
+        let receiver = try ZeroMQTransport(
+            connectingTo: forwarder.endpoint, options: .init(name: "receiver", security: try keys?.participant()))
         try receiver.subscribe(agentTopic("receiver"))
         let inbox = Collector(receiver)
         do {

@@ -289,7 +289,7 @@ struct AnyCodingKey: CodingKey {
 extension Decoder {
     /// Throws a `DecodingError` at the first key of the mapping that `Keys` does not name, so a
     /// misspelt field is reported rather than silently ignored.
-    func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
+    public func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
         let container = try self.container(keyedBy: AnyCodingKey.self)
         let known = Set(Keys.allCases.map(\.stringValue))
         for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !known.contains(key.stringValue) {

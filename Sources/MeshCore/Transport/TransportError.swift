@@ -10,6 +10,8 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
         case system
         /// A message is larger than the transport accepts.
         case messageTooLarge
+        /// A `tcp://` endpoint without CURVE keys and a roster, or a malformed key (fail closed).
+        case security
     }
 
     /// What went wrong.

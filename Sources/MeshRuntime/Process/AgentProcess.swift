@@ -63,7 +63,8 @@ public enum AgentProcess {
     /// process uses a fresh directory under the system's temporary directory and removes it
     /// when it ends.
     public static func run(
-        id: AgentID, role: Role, endpoint: String, capacity: Int, cache: String?, stateDirectory: String? = nil, logger: Logger
+        id: AgentID, role: Role, endpoint: String, capacity: Int, cache: String?, stateDirectory: String? = nil,
+        security: AgentSecurity? = nil, logger: Logger
     ) async throws {
         ProcessEnvironment.prepareChildProcess()
         if role == .compute {
@@ -75,12 +76,15 @@ public enum AgentProcess {
                     "mesh.blas.coretype": "\(ProcessInfo.processInfo.environment[BLASKernel.environmentKey] ?? "unset")",
                 ])
         }
+        if let security, security.identity.id != id {
+            throw RuntimeError(.usage, "--secret-key: the key is \(security.identity.id)'s, this agent is \(id)")
+        }
         let address: MeshEndpoint
         let transport: ZeroMQTransport
         do {
             address = try MeshEndpoint(endpoint)
             transport = try ZeroMQTransport(
-                connectingTo: address, options: ZeroMQTransport.Options(name: id.rawValue), logger: logger)
+                connectingTo: address, options: ZeroMQTransport.Options(name: id.rawValue, security: try security?.transport()), logger: logger)
         } catch {
             throw RuntimeError(.transport, "cannot connect to \(endpoint): \(error)")
         }
@@ -102,6 +106,24 @@ public enum AgentProcess {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+
+    /// An agent's CURVE identity and the coordinator's public key (tcp).
+    public struct AgentSecurity: Sendable {
+        /// The agent's key file.
+        public var identity: MeshKeys.Identity
+        /// The coordinator's public key.
+        public var serverKey: String
+
+        /// Reads the agent's secret key file; `serverKey` is a public key or a `.pub` file.
+        public init(secretKey: String, serverKey: String) throws(RuntimeError) {
+            self.identity = try MeshKeys.readSecret(path: secretKey)
+            self.serverKey = try MeshKeys.readPublicKey(serverKey)
+        }
+
+        func transport() throws -> TransportSecurity {
+            try TransportSecurity(keyPair: self.identity.keyPair, serverKey: self.serverKey)
+        }
     }
 
     /// A fresh cache directory for one agent process under the system's temporary directory.

@@ -4,7 +4,7 @@ public import Logging
 public import MeshAgents
 public import MeshCore
 import MeshStore
-import MeshZeroMQ
+public import MeshZeroMQ
 import ServiceLifecycle
 import UnixSignals
 
@@ -24,15 +24,25 @@ public enum CoordinatorProcess {
         run: RunDirectory,
         resume: Bool = false,
         hold: Bool = false,
+        security: CoordinatorSecurity? = nil,
         logger: Logger
     ) async throws -> RunReport {
         ProcessEnvironment.prepareChildProcess()
         let forwarder: ZeroMQForwarder
         let transport: ZeroMQTransport
         do {
-            forwarder = try ZeroMQForwarder(binding: try MeshEndpoint(bind), logger: logger)
-            transport = try ZeroMQTransport(
-                connectingTo: forwarder.endpoint, options: ZeroMQTransport.Options(name: "coordinator"), logger: logger)
+            var forwarderOptions = ZeroMQForwarder.Options()
+            var transportOptions = ZeroMQTransport.Options(name: "coordinator")
+            if let security {
+                // The coordinator's own connection authenticates with the server's key pair, as `coordinator`.
+                var roster = security.roster
+                roster[security.identity.keyPair.publicKey] = .init(id: .coordinator, role: .coordinator)
+                forwarderOptions.security = ForwarderSecurity(keyPair: security.identity.keyPair, roster: roster)
+                transportOptions.security = try TransportSecurity(
+                    keyPair: security.identity.keyPair, serverKey: security.identity.keyPair.publicKey)
+            }
+            forwarder = try ZeroMQForwarder(binding: try MeshEndpoint(bind), options: forwarderOptions, logger: logger)
+            transport = try ZeroMQTransport(connectingTo: forwarder.endpoint, options: transportOptions, logger: logger)
         } catch {
             throw RuntimeError(.transport, "cannot bind the mesh at \(bind): \(error)")
         }
@@ -48,7 +58,7 @@ public enum CoordinatorProcess {
         let recorded = resume ? try store.readJournal().entries : []
         let awards = resume ? try store.highestAwards() : [:]
         try journal.appendPhysical([PhysicalEvent(
-            kind: "coordinator-started", agent: "coordinator", detail: "pid=\(ProcessEnvironment.pid) host=\(ProcessEnvironment.hostName) resume=\(resume)",
+            kind: "coordinator-started", agent: "coordinator", detail: "pid=\(ProcessEnvironment.pid) host=\(ProcessEnvironment.hostName) resume=\(resume) endpoint=\(forwarder.endpoint)",
             at: .zero)])
         ProcessEnvironment.emitLine("READY \(forwarder.endpoint)")
         // With `hold`, the report goes out when the workflow finishes and the mesh stays up until
@@ -120,6 +130,25 @@ public enum CoordinatorProcess {
             try await group.run()
             return await coordinator.report
         }
+    }
+}
+
+/// The coordinator's CURVE identity and the roster of agents its forwarder admits (tcp).
+public struct CoordinatorSecurity: Sendable {
+    /// The coordinator's key file (its public key is the agents' `--server-key`).
+    public var identity: MeshKeys.Identity
+    /// Public key → agent.
+    public var roster: [String: ForwarderSecurity.Peer]
+
+    public init(identity: MeshKeys.Identity, roster: [String: ForwarderSecurity.Peer]) {
+        self.identity = identity
+        self.roster = roster
+    }
+
+    /// Reads the coordinator's secret key file and the roster.
+    public init(secretKey: String, roster: String) throws(RuntimeError) {
+        self.identity = try MeshKeys.readSecret(path: secretKey)
+        self.roster = try MeshKeys.readRoster(path: roster)
     }
 }
 

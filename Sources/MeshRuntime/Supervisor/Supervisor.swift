@@ -30,6 +30,11 @@ public actor Supervisor {
         /// Keep the mesh up after the workflow finished: this is called with the summary and the
         /// agents' services, then the mesh stays up until SIGINT/SIGTERM (`meshwork up --hold`).
         public var hold: (@Sendable (RunSummary, [String: String]) -> Void)?
+        /// Spread the processes over hosts (`meshwork up --hosts FILE`): each is started with its
+        /// host's launch prefix, the coordinator binds on its host's address. Over tcp (with or
+        /// without hosts) the supervisor makes every process's CURVE key and the roster in
+        /// `runs/<id>/keys/`.
+        public var hosts: HostsFile?
 
         public init() {}
     }
@@ -53,6 +58,8 @@ public actor Supervisor {
     var progress: RunProgress?
     var boundEndpoint: String?
     var holding = false
+    /// With hosts: the directory of every process's key and the roster (docs/MULTI-HOST.md).
+    var keys: String?
     var holdWaiters: [CheckedContinuation<Void, Never>] = []
     var workflowStarted: ContinuousClock.Instant?
     var workflowEnded: ContinuousClock.Instant?
@@ -88,6 +95,11 @@ public actor Supervisor {
     /// the restart intensity, or the user interrupts; every child is stopped before it returns.
     public func run() async throws -> RunSummary {
         let start = ContinuousClock.now
+        if self.options.hosts != nil || self.endpoint.hasPrefix("tcp://") {
+            // tcp is never plaintext: every process gets a key, the coordinator the roster of all.
+            self.keys = self.run.path + "/keys"
+            _ = try MeshKeys.provision(agents: self.scenario.agentIDs, directory: self.keys!)
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.superviseCoordinator() }
             group.addTask { await self.watchSignals() }
@@ -153,12 +165,16 @@ public actor Supervisor {
                 "coordinator", "--bind", self.boundEndpoint ?? self.endpoint, "--scenario", self.scenarioPath,
                 "--run-dir", self.run.path,
             ]
+            if let keys = self.keys {
+                arguments += ["--secret-key", keys + "/coordinator.key", "--roster", keys + "/roster.yaml"]
+            }
             if resume { arguments.append("--resume") }
             if self.options.hold != nil { arguments.append("--hold") }
             do {
                 let log = try self.openLog("coordinator")
+                let (program, line) = self.command(arguments, on: self.options.hosts?.coordinatorHost)
                 let result = try await Subprocess.run(
-                    .path(FilePath(self.executable)), arguments: Arguments(arguments), environment: .inherit,
+                    program, arguments: Arguments(line), environment: .inherit,
                     input: .none, output: .sequence, error: .fileDescriptor(log, closeAfterSpawningProcess: true)
                 ) { execution in
                     self.coordinatorStarted(pid: execution.processIdentifier.value)
@@ -232,9 +248,13 @@ public actor Supervisor {
                 let arguments = [
                     "agent", "--role", role.rawValue, "--id", id.rawValue, "--connect", self.boundEndpoint ?? self.endpoint,
                     "--state", self.run.path + "/state/" + id.rawValue,
-                ]
+                ] + (self.keys.map { ["--secret-key", $0 + "/\(id.rawValue).key", "--server-key", $0 + "/coordinator.pub"] } ?? [])
+                let host = self.options.hosts?.host(for: id, role: role)
+                // The inference API listens on the host's own address, where agents of other hosts reach it.
+                let variables = host.map { role == .pipeline ? ["MESHWORK_INFERENCE_HOST": $0.address] : [:] } ?? [:]
+                let (program, line) = self.command(arguments, on: host, environment: variables)
                 let result = try await Subprocess.run(
-                    .path(FilePath(self.executable)), arguments: Arguments(arguments),
+                    program, arguments: Arguments(line),
                     environment: ChildEnvironment.environment(for: role),
                     input: .none, output: .discarded, error: .fileDescriptor(log, closeAfterSpawningProcess: true)
                 ) { execution in
@@ -269,6 +289,16 @@ public actor Supervisor {
         self.restarts += 1
         self.note("\(id) exited (\(status)); restarting (\(self.budget.recentRestarts) in the last \(self.scenario.supervisor.withinSeconds) s)")
         return true
+    }
+
+    /// The program and arguments that run `meshwork arguments…`: here, or on `host` through its launch prefix.
+    private func command(
+        _ arguments: [String], on host: HostsFile.Host?, environment: [String: String] = [:]
+    ) -> (Executable, [String]) {
+        guard let host, let hosts = self.options.hosts else { return (.path(FilePath(self.executable)), arguments) }
+        let line = hosts.commandLine(on: host, executable: self.executable, arguments: arguments, environment: environment)
+        let program: Executable = line[0].contains("/") ? .path(FilePath(line[0])) : .name(line[0])
+        return (program, Array(line.dropFirst()))
     }
 
     // MARK: - Faults

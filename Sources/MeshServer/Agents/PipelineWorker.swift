@@ -164,8 +164,9 @@ public final class PipelineWorker: Worker, Sendable {
         // The load test: its figures are telemetry.
         var telemetry: [String: String] = [:]
         if head.milliseconds > 0 {
+            // The server's own address: on a host of a multi-host mesh it listens there, not on loopback.
             let load = try await LoadTest.run(LoadTest.Configuration(
-                port: port, path: path, body: Array(InferenceClient.body(shape: [1, columns], values: one).utf8),
+                host: self.server.configuration.host, port: port, path: path, body: Array(InferenceClient.body(shape: [1, columns], values: one).utf8),
                 connections: head.connections, duration: .milliseconds(head.milliseconds), warmUp: .milliseconds(100),
                 minimumRequests: 20))
             telemetry = [

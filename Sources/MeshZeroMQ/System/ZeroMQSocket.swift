@@ -41,6 +41,11 @@ final class ZeroMQSocket {
         try ZeroMQSystem.setMaximumMessageSize(self.open, bytes, on: self.label)
     }
 
+    /// Sets a text option (CURVE keys in Z85, the ZAP domain).
+    func set(_ option: ZeroMQSystem.BytesOption, _ text: String) throws(TransportError) {
+        try ZeroMQSystem.setOption(self.open, option, Array(text.utf8), on: self.label)
+    }
+
     /// Subscribes (SUB) or applies a subscription to the last pipe that sent one (XPUB manual).
     func subscribe(_ prefix: [UInt8]) throws(TransportError) {
         try ZeroMQSystem.setOption(self.open, .subscribe, prefix, on: self.label)
@@ -131,6 +136,9 @@ final class Frame {
 
     /// Whether more frames of the same message follow.
     var hasMore: Bool { ZeroMQSystem.hasMore(self.message) }
+
+    /// The `User-Id` the ZAP handler gave the connection this frame came from, if any.
+    var userID: String? { ZeroMQSystem.property("User-Id", of: self.message) }
 
     deinit { ZeroMQSystem.freeMessage(self.message) }
 }

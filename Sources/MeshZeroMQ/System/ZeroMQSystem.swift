@@ -19,6 +19,7 @@ enum ZeroMQSystem {
     enum SocketType: Int32 {
         case pub = 1  // ZMQ_PUB
         case sub = 2  // ZMQ_SUB
+        case rep = 4  // ZMQ_REP
         case pull = 7  // ZMQ_PULL
         case push = 8  // ZMQ_PUSH
         case xpub = 9  // ZMQ_XPUB
@@ -28,6 +29,7 @@ enum ZeroMQSystem {
             switch self {
             case .pub: "PUB"
             case .sub: "SUB"
+            case .rep: "REP"
             case .pull: "PULL"
             case .push: "PUSH"
             case .xpub: "XPUB"
@@ -46,6 +48,7 @@ enum ZeroMQSystem {
         case receiveTimeout = 27  // ZMQ_RCVTIMEO
         case sendTimeout = 28  // ZMQ_SNDTIMEO
         case ipv6 = 42  // ZMQ_IPV6
+        case curveServer = 47  // ZMQ_CURVE_SERVER
         case xpubNoDrop = 69  // ZMQ_XPUB_NODROP
         case xpubManual = 71  // ZMQ_XPUB_MANUAL
         case heartbeatInterval = 75  // ZMQ_HEARTBEAT_IVL
@@ -62,6 +65,7 @@ enum ZeroMQSystem {
             case .receiveTimeout: "ZMQ_RCVTIMEO"
             case .sendTimeout: "ZMQ_SNDTIMEO"
             case .ipv6: "ZMQ_IPV6"
+            case .curveServer: "ZMQ_CURVE_SERVER"
             case .xpubNoDrop: "ZMQ_XPUB_NODROP"
             case .xpubManual: "ZMQ_XPUB_MANUAL"
             case .heartbeatInterval: "ZMQ_HEARTBEAT_IVL"
@@ -75,6 +79,21 @@ enum ZeroMQSystem {
     enum BytesOption: Int32 {
         case subscribe = 6  // ZMQ_SUBSCRIBE
         case unsubscribe = 7  // ZMQ_UNSUBSCRIBE
+        case curvePublicKey = 48  // ZMQ_CURVE_PUBLICKEY
+        case curveSecretKey = 49  // ZMQ_CURVE_SECRETKEY
+        case curveServerKey = 50  // ZMQ_CURVE_SERVERKEY
+        case zapDomain = 55  // ZMQ_ZAP_DOMAIN
+
+        var name: String {
+            switch self {
+            case .subscribe: "ZMQ_SUBSCRIBE"
+            case .unsubscribe: "ZMQ_UNSUBSCRIBE"
+            case .curvePublicKey: "ZMQ_CURVE_PUBLICKEY"
+            case .curveSecretKey: "ZMQ_CURVE_SECRETKEY"
+            case .curveServerKey: "ZMQ_CURVE_SERVERKEY"
+            case .zapDomain: "ZMQ_ZAP_DOMAIN"
+            }
+        }
     }
 
     /// `zmq_poll` event bits.
@@ -159,8 +178,7 @@ enum ZeroMQSystem {
             zmq_setsockopt(socket, option.rawValue, buffer.baseAddress, buffer.count)
         }
         if rc != 0 {
-            let name = option == .subscribe ? "ZMQ_SUBSCRIBE" : "ZMQ_UNSUBSCRIBE"
-            throw self.lastError(.system, "zmq_setsockopt(\(name)) on \(what)")
+            throw self.lastError(.system, "zmq_setsockopt(\(option.name)) on \(what)")
         }
     }
 
@@ -279,6 +297,44 @@ enum ZeroMQSystem {
     /// Whether more frames of the same message follow the received one.
     static func hasMore(_ message: UnsafeMutablePointer<zmq_msg_t>) -> Bool {
         zmq_msg_more(message) != 0
+    }
+
+    /// A property of a received frame's connection (`zmq_msg_gets`), such as the `User-Id` a
+    /// ZAP handler gave it; `nil` when the connection has none.
+    static func property(_ name: String, of message: UnsafeMutablePointer<zmq_msg_t>) -> String? {
+        guard let value = zmq_msg_gets(message, name) else { return nil }
+        return String(cString: value)
+    }
+
+    // MARK: - CURVE keys
+
+    /// A new CURVE key pair in Z85 text (40 characters each), from libsodium's random source.
+    static func curveKeyPair() throws(TransportError) -> (publicKey: String, secretKey: String) {
+        var publicKey = [CChar](repeating: 0, count: 41)
+        var secretKey = [CChar](repeating: 0, count: 41)
+        if zmq_curve_keypair(&publicKey, &secretKey) != 0 {
+            throw self.lastError(.system, "zmq_curve_keypair (is libzmq built with CURVE?)")
+        }
+        return (self.text(publicKey), self.text(secretKey))
+    }
+
+    /// The Z85 public key of a Z85 secret key; `nil` when `secretKey` is not a Z85 key.
+    static func curvePublicKey(ofSecret secretKey: String) -> String? {
+        var publicKey = [CChar](repeating: 0, count: 41)
+        guard zmq_curve_public(&publicKey, secretKey) == 0 else { return nil }
+        return self.text(publicKey)
+    }
+
+    /// 32 key bytes (as a ZAP request carries them) in Z85 text.
+    static func z85(_ key: UnsafeRawBufferPointer) -> String? {
+        guard key.count == 32 else { return nil }
+        var text = [CChar](repeating: 0, count: 41)
+        guard zmq_z85_encode(&text, key.baseAddress?.assumingMemoryBound(to: UInt8.self), 32) != nil else { return nil }
+        return self.text(text)
+    }
+
+    private static func text(_ characters: [CChar]) -> String {
+        String(decoding: characters.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     // MARK: - Polling

@@ -26,10 +26,13 @@ final class TestMesh: Sendable {
     private let context: ZeroMQContext?
     let forwarder: ZeroMQForwarder?
     private let directory: URL?
+    /// tcp only: the keys of the forwarder and the participants.
+    private let security: TestSecurity?
     private let participants = Mutex<[any MeshTransport]>([])
 
     init(_ kind: TransportKind) throws {
         self.kind = kind
+        self.security = kind == .tcp ? try TestSecurity() : nil
         switch kind {
         case .memory:
             self.network = InMemoryNetwork()
@@ -56,7 +59,8 @@ final class TestMesh: Sendable {
             self.network = nil
             self.context = nil
             self.directory = nil
-            self.forwarder = try ZeroMQForwarder(binding: MeshEndpoint("tcp://127.0.0.1:0"))
+            self.forwarder = try ZeroMQForwarder(
+                binding: MeshEndpoint("tcp://127.0.0.1:0"), options: .init(heartbeatInterval: .zero, security: self.security!.forwarder()))  // as above
         }
     }
 
@@ -69,7 +73,16 @@ final class TestMesh: Sendable {
                 options: .init(inboundLimit: limits.inboundLimit, maximumMessageSize: limits.maximumMessageSize))
         } else {
             let options = ZeroMQTransport.Options(
-                name: name, maximumMessageSize: limits.maximumMessageSize, inboundLimit: limits.inboundLimit)
+                name: name, maximumMessageSize: limits.maximumMessageSize, inboundLimit: limits.inboundLimit,
+                // CURVE encrypts every frame: a tcp participant moves about a third of what an ipc one
+                // does (docs/BENCHMARKS.md), far less on a machine busy with other builds, so its
+                // shutdown gets more time to flush a 100,000-message burst. And no ZMTP heartbeats:
+                // with 500/1500 ms ones, 3 of 6 such bursts lost 12-25 % (the sender's PUB dropped the
+                // connection mid-burst and discarded its queue; 0 of 3 without). The suite checks
+                // the transport, which has no retransmission; in a mesh the reliable streams resend.
+                linger: self.kind == .tcp ? .seconds(30) : .seconds(2),
+                heartbeatInterval: self.kind == .tcp ? .zero : .milliseconds(500),
+                security: try self.security?.participant())
             let endpoint = self.forwarder!.endpoint
             if let context = self.context {
                 transport = try ZeroMQTransport(connectingTo: endpoint, context: context, options: options)
