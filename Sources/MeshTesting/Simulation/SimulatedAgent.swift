@@ -89,6 +89,7 @@ final class SimulatedAgent {
     private func handleFromJoinedCoordinator(_ envelope: Envelope, at now: MonotonicTime) {
         guard case .joined(let coordinator, _, _) = self.session.state else { return }
         guard envelope.senderIncarnation == coordinator else {
+            guard envelope.senderIncarnation > coordinator else { return }
             self.perform(self.session.evicted(at: now), at: now)
             self.link = nil
             return
@@ -155,6 +156,7 @@ final class SimulatedAgent {
                 self.perform(self.contractor.resendAfterCoordinatorChange(), simTime: .zero, at: now)
             case .lostCoordinator:
                 self.link = nil
+                self.incarnation += 1
             }
         }
     }
