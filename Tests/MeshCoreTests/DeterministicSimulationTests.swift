@@ -14,12 +14,12 @@ private func seeds(_ count: Int, from first: UInt64 = 0) -> [UInt64] {
 
 @Suite("Deterministic simulation of the coordinator, reliable delivery and supervision")
 struct DeterministicSimulationTests {
-    /// The relay (30 tokens, 180 negotiated hand-offs) under a seeded mix of loss, duplication,
+    /// The relay (24 tokens, 144 negotiated hand-offs) under a seeded mix of loss, duplication,
     /// delay, reordering, agent crashes and pauses, network cuts, coordinator crashes and a
     /// supervisor that sometimes runs out of restart budget.
-    @Test(arguments: seeds(300))
+    @Test(arguments: seeds(200))
     func relayKeepsEveryInvariant(seed: UInt64) {
-        let outcome = Simulation.run(.generated(seed: seed, workload: .relay(tokens: 30)))
+        let outcome = Simulation.run(.generated(seed: seed, workload: .relay(tokens: 24)))
         let matchesTheReference = outcome.finished && outcome.digest == outcome.referenceDigest
         let violations = outcome.violations
         #expect(violations.isEmpty, "\(outcome.report)")
@@ -41,7 +41,7 @@ struct DeterministicSimulationTests {
     }
 
     /// The simulation itself is deterministic: one seed, one event trace.
-    @Test(arguments: seeds(12, from: 500))
+    @Test(arguments: seeds(8, from: 500))
     func theSameSeedGivesTheSameTrace(seed: UInt64) {
         let first = Simulation.run(.generated(seed: seed, workload: .relay(tokens: 12)))
         let second = Simulation.run(.generated(seed: seed, workload: .relay(tokens: 12)))
@@ -84,6 +84,21 @@ struct DeterministicSimulationTests {
         let namesTheSeed = outcome.report.contains("MESHWORK_SIM_SEED=\(outcome.scenario.seed)")
         #expect(appliedTwice, "\(outcome.report)")
         #expect(namesTheSeed)
+    }
+
+    /// Seed 128 (of eleven in the first 300) found it: an agent that rejoined as the same
+    /// incarnation (after a late message of a dead coordinator incarnation made it leave the live
+    /// one) met a coordinator whose link still counted the old stream, which acknowledged and
+    /// dropped the new messages. Agents as they were then fail this seed; agents as they are pass it.
+    @Test func seed128_rejoiningAsTheSameIncarnationLosesAcknowledgedMessages() {
+        var scenario = SimulationScenario.generated(seed: 128, workload: .relay(tokens: 30))
+        let fixed = Simulation.run(scenario)
+        let fixedViolations = fixed.violations
+        #expect(fixedViolations.isEmpty, "\(fixed.report)")
+        scenario.flaw = .rejoinsAsTheSameIncarnation
+        let broken = Simulation.run(scenario)
+        let lost = broken.violations.contains { $0.contains("acknowledged") }
+        #expect(lost, "\(broken.report)")
     }
 
     /// A run that cannot finish is a failure, not a hang: past its horizon it is reported as a livelock.

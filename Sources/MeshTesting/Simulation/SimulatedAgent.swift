@@ -11,6 +11,7 @@ final class SimulatedAgent {
     let configuration: AgentConfiguration
     let probe: SimulationProbe
     let work: SimulationWork
+    let flaw: SimulationFlaw?
 
     private(set) var incarnation: UInt64
     private(set) var session: JoinSession
@@ -22,7 +23,8 @@ final class SimulatedAgent {
     /// Work started by the last handler, for the world to schedule.
     var startedWork: [(award: Award, simTime: SimTime)] = []
 
-    init(configuration: AgentConfiguration, work: SimulationWork, probe: SimulationProbe) {
+    init(configuration: AgentConfiguration, work: SimulationWork, probe: SimulationProbe, flaw: SimulationFlaw?) {
+        self.flaw = flaw
         self.id = configuration.id
         self.role = configuration.role
         self.configuration = configuration
@@ -89,7 +91,7 @@ final class SimulatedAgent {
     private func handleFromJoinedCoordinator(_ envelope: Envelope, at now: MonotonicTime) {
         guard case .joined(let coordinator, _, _) = self.session.state else { return }
         guard envelope.senderIncarnation == coordinator else {
-            guard envelope.senderIncarnation > coordinator else { return }
+            guard envelope.senderIncarnation > coordinator || self.flaw == .rejoinsAsTheSameIncarnation else { return }
             self.perform(self.session.evicted(at: now), at: now)
             self.link = nil
             return
@@ -156,7 +158,7 @@ final class SimulatedAgent {
                 self.perform(self.contractor.resendAfterCoordinatorChange(), simTime: .zero, at: now)
             case .lostCoordinator:
                 self.link = nil
-                self.incarnation += 1
+                if self.flaw != .rejoinsAsTheSameIncarnation { self.incarnation += 1 }
             }
         }
     }

@@ -16,6 +16,13 @@ final class SimulatedRunStore {
     }
 }
 
+/// A negotiation's timeout, ordered by deadline then task (the coordinator's timer heap).
+struct NegotiationTimer: Comparable {
+    var deadline: MonotonicTime
+    var task: TaskID
+    static func < (lhs: NegotiationTimer, rhs: NegotiationTimer) -> Bool { (lhs.deadline, lhs.task) < (rhs.deadline, rhs.task) }
+}
+
 /// The coordinator actor's glue (`Coordinator`, `Coordinator+Session`, `Coordinator+Negotiation`
 /// in MeshAgents) re-told without an actor, a transport or a clock: the same MeshCore machines —
 /// ``Roster``, one ``ReliableLink`` per member, one ``Negotiation`` per task, the
@@ -25,11 +32,7 @@ final class SimulatedRunStore {
 ///
 /// What it leaves out is physical only: logging, progress lines, telemetry, blob serving.
 final class SimulatedCoordinator<W: Workflow> {
-    struct TimerEntry: Comparable {
-        var deadline: MonotonicTime
-        var task: TaskID
-        static func < (lhs: TimerEntry, rhs: TimerEntry) -> Bool { (lhs.deadline, lhs.task) < (rhs.deadline, rhs.task) }
-    }
+    typealias TimerEntry = NegotiationTimer
 
     let configuration: CoordinatorConfiguration
     let store: SimulatedRunStore

@@ -91,31 +91,39 @@ public enum Simulation {
     }
 }
 
+/// A process of the simulated mesh.
+enum SimulationNode: Hashable {
+    case coordinator
+    case agent(Int)
+}
+
+/// What happens at an event of the simulation (outside the generic world, so that debug builds
+/// do not look up generic metadata at every event).
+enum SimulationEventKind {
+    case deliver(SimulationNode, Topic, Envelope, epoch: Int)
+    case tick(SimulationNode, generation: Int)
+    case workDone(Int, generation: Int, Award, SimTime)
+    case fault(SimulationFault.Action)
+    case restartAgent(Int, epoch: Int)
+    case restartCoordinator(epoch: Int)
+    case unpause(Int, generation: Int)
+    case resumeMesh(epoch: Int)
+}
+
+/// One event, ordered by time and then by the order it was scheduled in.
+struct SimulationEvent: Comparable {
+    var time: MonotonicTime
+    var order: UInt64
+    var kind: SimulationEventKind
+    static func < (lhs: SimulationEvent, rhs: SimulationEvent) -> Bool { (lhs.time, lhs.order) < (rhs.time, rhs.order) }
+    static func == (lhs: SimulationEvent, rhs: SimulationEvent) -> Bool { (lhs.time, lhs.order) == (rhs.time, rhs.order) }
+}
+
 /// The world: processes, network, supervisor and faults, as one discrete-event loop.
 final class SimulationWorld<W: Workflow> {
-    enum Node: Hashable {
-        case coordinator
-        case agent(Int)
-    }
-
-    enum Kind {
-        case deliver(Node, Topic, Envelope, epoch: Int)
-        case tick(Node, generation: Int)
-        case workDone(Int, generation: Int, Award, SimTime)
-        case fault(SimulationFault.Action)
-        case restartAgent(Int, epoch: Int)
-        case restartCoordinator(epoch: Int)
-        case unpause(Int, generation: Int)
-        case resumeMesh(epoch: Int)
-    }
-
-    struct Event: Comparable {
-        var time: MonotonicTime
-        var order: UInt64
-        var kind: Kind
-        static func < (lhs: Event, rhs: Event) -> Bool { (lhs.time, lhs.order) < (rhs.time, rhs.order) }
-        static func == (lhs: Event, rhs: Event) -> Bool { (lhs.time, lhs.order) == (rhs.time, rhs.order) }
-    }
+    typealias Node = SimulationNode
+    typealias Kind = SimulationEventKind
+    typealias Event = SimulationEvent
 
     static var tickInterval: UInt64 { 5_000_000 }
 
@@ -351,7 +359,7 @@ final class SimulationWorld<W: Workflow> {
         let spec = self.scenario.agents[index]
         self.generations[index] += 1
         let configuration = AgentConfiguration(id: spec.id, role: spec.role, capacity: spec.capacity, incarnation: self.newIncarnation())
-        let agent = SimulatedAgent(configuration: configuration, work: self.work, probe: self.probe)
+        let agent = SimulatedAgent(configuration: configuration, work: self.work, probe: self.probe, flaw: self.scenario.flaw)
         self.agents[index] = agent
         self.scheduledTick[.agent(index)] = nil
         agent.start(at: self.now)

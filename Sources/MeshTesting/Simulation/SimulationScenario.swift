@@ -5,6 +5,11 @@ public enum SimulationFlaw: Sendable, Equatable {
     /// The coordinator takes every result as the current one, whatever award it names (no
     /// fencing): a re-awarded task whose old awardee also answers is applied twice.
     case forgetsFencing
+    /// Agents as they were before the simulation found the bug: a late message of an earlier
+    /// coordinator incarnation makes an agent leave its coordinator, and an agent that lost its
+    /// coordinator joins again as the same incarnation — so the coordinator keeps a link that
+    /// counts the old stream, and it acknowledges and drops the new one's messages.
+    case rejoinsAsTheSameIncarnation
 }
 
 /// What the agents' workers do, as plain functions: whether a kind of work can be done, and its outcome.
