@@ -23,6 +23,8 @@ public struct SimulationOutcome: Sendable {
         public var staleResults = 0
         /// Results handed to the orchestrator (including those a crash then lost before commit).
         public var applications = 0
+
+        public init() {}
     }
 
     public var scenario: SimulationScenario
