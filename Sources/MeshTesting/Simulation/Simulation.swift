@@ -5,12 +5,15 @@ public import MeshCore
 public struct SimulationOutcome: Sendable {
     /// Counters of what happened.
     public struct Statistics: Sendable, Equatable {
+        /// Events processed.
         public var events = 0
         /// The physical (simulated monotonic) time the run took.
         public var elapsed: Duration = .zero
+        /// Messages sent (one per receiver), lost and duplicated by the network.
         public var messages = 0
         public var dropped = 0
         public var duplicated = 0
+        /// Faults injected and restarts the supervisor made.
         public var agentCrashes = 0
         public var agentRestarts = 0
         public var coordinatorCrashes = 0
@@ -19,14 +22,17 @@ public struct SimulationOutcome: Sendable {
         public var cuts = 0
         /// Times the supervisor ran out of restart budget and stopped the mesh (then resumed it from the journal).
         public var supervisorGaveUp = 0
+        /// Awards after a task's first, and results fenced off as stale, summed over coordinator incarnations.
         public var reawards = 0
         public var staleResults = 0
         /// Results handed to the orchestrator (including those a crash then lost before commit).
         public var applications = 0
 
+        /// All zero.
         public init() {}
     }
 
+    /// The scenario run.
     public var scenario: SimulationScenario
     /// Whether the workflow finished.
     public var finished: Bool
@@ -36,11 +42,13 @@ public struct SimulationOutcome: Sendable {
     public var trace: UInt64
     /// The logical journal's digest, and the digest `Orchestrator.runLocally` gives for the same workflow.
     public var digest: String
+    /// See ``digest``.
     public var referenceDigest: String
     /// The logical journal.
     public var records: [LogicalRecord]
     /// `task.failed` records in the journal.
     public var failedTasks: Int
+    /// What happened, counted.
     public var statistics: Statistics
 
     /// Whether every invariant held.

@@ -19,6 +19,7 @@ public struct SimulationWork: Sendable {
     /// The outcome of a task: kind of work, task, input.
     public var perform: @Sendable (String, TaskID, [UInt8]) -> TaskResult.Outcome
 
+    /// Makes the work from its two functions.
     public init(canDo: @escaping @Sendable (String) -> Bool, perform: @escaping @Sendable (String, TaskID, [UInt8]) -> TaskResult.Outcome) {
         self.canDo = canDo
         self.perform = perform
@@ -42,11 +43,14 @@ public enum SimulationWorkload: Sendable, Equatable, CustomStringConvertible {
 
 /// One agent of the simulated mesh.
 public struct SimulatedAgentSpec: Sendable, Equatable {
+    /// The agent's id, such as `data-2`.
     public var id: AgentID
+    /// Its role.
     public var role: Role
     /// Tasks it runs at once.
     public var capacity: Int
 
+    /// Makes the spec of one agent.
     public init(id: AgentID, role: Role, capacity: Int) {
         self.id = id
         self.role = role
@@ -56,6 +60,7 @@ public struct SimulatedAgentSpec: Sendable, Equatable {
 
 /// A fault injected at a physical time after the start.
 public struct SimulationFault: Sendable, Equatable, CustomStringConvertible {
+    /// What the fault does.
     public enum Action: Sendable, Equatable {
         /// SIGKILL the agent at this index: its state is lost; the supervisor restarts it (new
         /// incarnation) after a delay if the restart budget allows.
@@ -73,6 +78,7 @@ public struct SimulationFault: Sendable, Equatable, CustomStringConvertible {
     /// What.
     public var action: Action
 
+    /// Makes a fault that happens `at` after the start.
     public init(at: Duration, _ action: Action) {
         self.at = at
         self.action = action
@@ -85,15 +91,19 @@ public struct SimulationFault: Sendable, Equatable, CustomStringConvertible {
 public struct SimulationScenario: Sendable {
     /// The seed of the workflow and of every random choice of the world (network, work times).
     public var seed: UInt64
+    /// The workflow run.
     public var workload: SimulationWorkload
+    /// The agents; the coordinator waits for all of them before it starts the workflow.
     public var agents: [SimulatedAgentSpec]
     /// Percent of messages lost, and duplicated, per receiver.
     public var dropPercent: Int
+    /// See ``dropPercent``.
     public var duplicatePercent: Int
     /// The network delay of a message, in microseconds; uniform, so messages overtake each other.
     public var delay: ClosedRange<Int>
     /// Percent of messages held back much longer (`lateDelay`, microseconds): heavy reordering.
     public var latePercent: Int
+    /// See ``latePercent``.
     public var lateDelay: ClosedRange<Int>
     /// How long a task takes physically, in microseconds.
     public var workTime: ClosedRange<Int>
@@ -101,14 +111,18 @@ public struct SimulationScenario: Sendable {
     public var restartDelay: ClosedRange<Int>
     /// The supervisor's restart intensity (``RestartBudget``), shared by every process as in `meshwork up`.
     public var maxRestarts: Int
+    /// The window of ``maxRestarts``.
     public var restartWindow: Duration
+    /// The faults injected, in time order.
     public var faults: [SimulationFault]
+    /// A broken variant of the protocol to run instead of the real one (tests of the checks).
     public var flaw: SimulationFlaw?
     /// The physical time by which the run must have finished; past it the run is a livelock.
     public var horizon: Duration
     /// At most this many events; past it the run is a livelock.
     public var maxEvents: Int
 
+    /// A calm scenario: a fast network that loses nothing, no faults; set what the test needs.
     public init(seed: UInt64, workload: SimulationWorkload) {
         self.seed = seed
         self.workload = workload
