@@ -209,6 +209,7 @@ final class SimulationWorld<W: Workflow> {
             switch node {
             case .coordinator:
                 guard let coordinator = self.coordinator else { return }
+                if self.defer(event, for: Self.coordinatorKey) { return }
                 self.probe.record(1, event.time.nanoseconds, UInt64(envelope.kind.rawValue), envelope.sequence, envelope.ack)
                 coordinator.handle(envelope, topic: topic, at: self.now)
                 self.settle(.coordinator)
@@ -224,6 +225,7 @@ final class SimulationWorld<W: Workflow> {
             switch node {
             case .coordinator:
                 guard generation == self.coordinatorGeneration, let coordinator = self.coordinator else { return }
+                if self.defer(event, for: Self.coordinatorKey) { return }
                 self.scheduledTick[node] = nil
                 self.probe.record(3, event.time.nanoseconds)
                 coordinator.tick(at: self.now)
@@ -252,14 +254,15 @@ final class SimulationWorld<W: Workflow> {
             guard epoch == self.epoch, self.coordinator == nil else { return }
             self.startCoordinator(resume: true)
         case .unpause(let index, let generation):
-            guard generation == self.generations[index] else { return }
+            let isCoordinator = index == Self.coordinatorKey
+            guard generation == (isCoordinator ? self.coordinatorGeneration : self.generations[index]) else { return }
             self.pausedUntil[index] = nil
             for held in self.deferred.removeValue(forKey: index) ?? [] {
                 var again = held
                 again.time = self.now
                 self.order += 1
                 again.order = self.order
-                if case .tick = held.kind { self.scheduledTick[.agent(index)] = self.now }
+                if case .tick = held.kind { self.scheduledTick[isCoordinator ? .coordinator : .agent(index)] = self.now }
                 self.queue.insert(again)
             }
         case .resumeMesh(let epoch):
@@ -270,7 +273,10 @@ final class SimulationWorld<W: Workflow> {
         }
     }
 
-    /// Holds an event for a paused agent until it resumes; `true` when held.
+    /// The key of the coordinator's pause in ``pausedUntil`` and ``deferred`` (agents use their index).
+    static var coordinatorKey: Int { -1 }
+
+    /// Holds an event for a paused process until it resumes; `true` when held.
     private func `defer`(_ event: Event, for index: Int) -> Bool {
         guard let until = self.pausedUntil[index], self.now < until else { return false }
         self.deferred[index, default: []].append(event)
@@ -418,14 +424,26 @@ final class SimulationWorld<W: Workflow> {
         case .cut(let index, let toCoordinator, let fromCoordinator, let duration):
             self.statistics.cuts += 1
             self.cuts[index] = (toCoordinator, fromCoordinator, self.now.adding(duration))
+        case .pauseCoordinator(let duration):
+            guard self.coordinator != nil, self.pausedUntil[Self.coordinatorKey] == nil else { return }
+            self.statistics.pauses += 1
+            let until = self.now.adding(duration)
+            self.pausedUntil[Self.coordinatorKey] = until
+            self.schedule(.unpause(Self.coordinatorKey, generation: self.coordinatorGeneration), at: until)
         case .crashCoordinator:
             guard let coordinator = self.coordinator else { return }
             self.statistics.coordinatorCrashes += 1
             self.collect(coordinator)
-            self.coordinator = nil
-            self.coordinatorGeneration += 1
+            self.killCoordinator()
             self.supervise(restart: .restartCoordinator(epoch: self.epoch))
         }
+    }
+
+    private func killCoordinator() {
+        self.coordinator = nil
+        self.coordinatorGeneration += 1
+        self.pausedUntil[Self.coordinatorKey] = nil
+        self.deferred[Self.coordinatorKey] = nil
     }
 
     private func killAgent(_ index: Int) {
@@ -445,8 +463,7 @@ final class SimulationWorld<W: Workflow> {
         }
         self.statistics.supervisorGaveUp += 1
         if let coordinator = self.coordinator { self.collect(coordinator) }
-        self.coordinator = nil
-        self.coordinatorGeneration += 1
+        self.killCoordinator()
         for index in self.agents.indices where self.agents[index] != nil { self.killAgent(index) }
         self.epoch += 1
         self.schedule(.resumeMesh(epoch: self.epoch), at: self.now.adding(.seconds(1)))

@@ -71,6 +71,8 @@ public struct SimulationFault: Sendable, Equatable, CustomStringConvertible {
         case cut(Int, toCoordinator: Bool, fromCoordinator: Bool, Duration)
         /// SIGKILL the coordinator: the supervisor restarts it from the journal if the budget allows.
         case crashCoordinator
+        /// SIGSTOP the coordinator for a while: agents may lose it and rejoin; it handles everything on resume.
+        case pauseCoordinator(Duration)
     }
 
     /// When, after the start.
@@ -179,6 +181,7 @@ public struct SimulationScenario: Sendable {
         }
         if mix >= 2 {
             for _ in 0..<rng.next(in: 1...2) { faults.append(SimulationFault(at: at(), .crashCoordinator)) }
+            for _ in 0..<rng.next(in: 0...1) { faults.append(SimulationFault(at: at(), .pauseCoordinator(span()))) }
         }
         if mix >= 3 {
             for _ in 0..<rng.next(in: 1...3) {
