@@ -86,7 +86,7 @@ struct DeterministicSimulationTests {
         #expect(namesTheSeed)
     }
 
-    /// Seed 128 (of eleven in the first 300) found it: an agent that rejoined as the same
+    /// Seed 128 (one of eleven in the first 300) found it: an agent that rejoined as the same
     /// incarnation (after a late message of a dead coordinator incarnation made it leave the live
     /// one) met a coordinator whose link still counted the old stream, which acknowledged and
     /// dropped the new messages. Agents as they were then fail this seed; agents as they are pass it.
