@@ -228,6 +228,9 @@ public actor Agent: Service {
     private func handleFromJoinedCoordinator(_ envelope: Envelope, at now: MonotonicTime) {
         guard case .joined(let coordinator, _, _) = self.session.state else { return }
         guard envelope.senderIncarnation == coordinator else {
+            // A late message of a coordinator incarnation before ours (incarnations only grow): ignore
+            // it, or the agent would leave the coordinator it is joined to.
+            guard envelope.senderIncarnation > coordinator else { return }
             // Another coordinator incarnation: ours restarted. Rejoin it rather than wait for the deadline.
             self.perform(self.session.evicted(at: now))
             self.link = nil
@@ -301,6 +304,10 @@ public actor Agent: Service {
             case .lostCoordinator(let coordinator):
                 self.logger.warning("lost the coordinator", metadata: ["mesh.coordinator": "\(coordinator)"])
                 self.link = nil
+                // A link is bound to one incarnation of each side: rejoining as the same incarnation
+                // would meet a coordinator whose link for it still counts the old stream, and that
+                // link would take the new messages for duplicates, acknowledge and drop them.
+                self.incarnation += 1
             }
         }
     }
