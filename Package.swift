@@ -145,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshCore", "MeshRuntime", "MeshCompute", "MeshStore", "MeshServer", "MeshOversight",
+                "MeshCore", "MeshAgents", "MeshRuntime", "MeshCompute", "MeshStore", "MeshServer", "MeshOversight",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MeshAgents
 import MeshCore
 import MeshRuntime
 
@@ -13,19 +14,23 @@ struct LoggingOptions: ParsableArguments {
     var logFormat: String?
 
     /// Bootstraps swift-log on stderr at the chosen level and format (once per process). Every
-    /// record carries `mesh.run` when the process belongs to a run (`MESHWORK_RUN_ID`, set by `up`).
+    /// record carries `mesh.run` when the process belongs to a run (`MESHWORK_RUN_ID`, set by `up`),
+    /// and `mesh.sim`, the simulated time the process last saw (``SimulatedTimeMetadata``).
     func bootstrap(defaultLevel: Logger.Level) -> Logger {
         let level = self.logLevel.flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
         let environment = ProcessInfo.processInfo.environment
         let json = (self.logFormat ?? environment["MESHWORK_LOG_FORMAT"]) == "json"
         if let format = self.logFormat { setenv("MESHWORK_LOG_FORMAT", format, 1) }
-        LoggingSystem.bootstrap { label in
-            var handler: any LogHandler =
-                json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            if let run = ProcessInfo.processInfo.environment["MESHWORK_RUN_ID"] { handler[metadataKey: "mesh.run"] = .string(run) }
-            return handler
-        }
+        LoggingSystem.bootstrap(
+            { label, provider in
+                var handler: any LogHandler =
+                    json
+                    ? JSONLogHandler(label: label, metadataProvider: provider)
+                    : StreamLogHandler.standardError(label: label, metadataProvider: provider)
+                handler.logLevel = level
+                if let run = ProcessInfo.processInfo.environment["MESHWORK_RUN_ID"] { handler[metadataKey: "mesh.run"] = .string(run) }
+                return handler
+            }, metadataProvider: SimulatedTimeMetadata.provider)
         return Logger(label: "meshwork")
     }
 }

@@ -75,3 +75,15 @@ struct AgentRejoinTests {
         _ = try? await run.value
     }
 }
+
+@Suite("Simulated time in logs")
+struct SimulatedTimeMetadataTests {
+    @Test func theLoggedSimulatedTimeOnlyMovesForward() {
+        let later = SimTime(microseconds: SimulatedTimeMetadata.current.microseconds + 7_200_000_000)
+        SimulatedTimeMetadata.observe(later)
+        #expect(SimulatedTimeMetadata.current >= later)
+        SimulatedTimeMetadata.observe(SimTime(microseconds: 1))
+        #expect(SimulatedTimeMetadata.current >= later, "never back")
+        #expect(SimulatedTimeMetadata.provider.get()["mesh.sim"] == .string(SimClock.iso8601(SimulatedTimeMetadata.current)))
+    }
+}

@@ -172,6 +172,7 @@ struct OversightProcessTests {
         let log = try JSONSerialization.jsonObject(with: Data(logLine.utf8)) as? [String: String]
         #expect(log?["mesh.run"] == (run as NSString).lastPathComponent && log?["mesh.refusal"] == "readOnly", "\(logLine)")
         #expect(log?["level"] == "warning")
+        #expect(log?["mesh.sim"] != nil, "every record carries the simulated time the process saw: \(logLine)")
         serve.stop()
         #expect(!serve.isRunning)
     }

@@ -196,6 +196,7 @@ public actor Agent: Service {
                 self.reject("\(envelope.sender): agents take messages from the coordinator only")
                 continue
             }
+            SimulatedTimeMetadata.observe(envelope.simTime)
             self.handle(envelope, at: now)
         }
         self.flush()

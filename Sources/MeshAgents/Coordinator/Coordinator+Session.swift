@@ -23,6 +23,7 @@ extension Coordinator {
             }
             self.handle(envelope, at: now)
         }
+        SimulatedTimeMetadata.observe(self.orchestrator.now)
     }
 
     private func handle(_ envelope: Envelope, at now: MonotonicTime) {
