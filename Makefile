@@ -7,7 +7,7 @@ SCENARIO ?= scenarios/default.yaml
 SWIFT ?= swift
 BIN_DIR := $(CURDIR)/bin
 
-.PHONY: deps build build-debug link run test clean
+.PHONY: deps build build-debug link run test bench bench-thresholds bench-mesh clean
 
 # Install the C libraries when any is missing; a warm machine skips apt entirely.
 deps:
@@ -45,5 +45,19 @@ test: deps
 	$(SWIFT) test --skip-build
 	@$(MAKE) --no-print-directory link
 
+# package-benchmark suites (Benchmarks/, a package of its own so `make test` never builds
+# package-benchmark): codec, state machines, journal, blob hashing, sgemm, MLP epoch, int8 vs fp32.
+# Fails (exit 2) when a figure regressed past its tolerance from the checked-in Benchmarks/Thresholds.
+bench: deps
+	cd Benchmarks && $(SWIFT) package benchmark thresholds check --no-progress
+
+# Rewrites Benchmarks/Thresholds from a fresh run (after an intended change; commit the result).
+bench-thresholds: deps
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark thresholds update --no-progress
+
+# The whole mesh, every figure of docs/BENCHMARKS.md beside its same-run limit (about 5 minutes).
+bench-mesh: build
+	$(BIN_DIR)/meshwork bench
+
 clean:
-	rm -rf .build bin
+	rm -rf .build bin Benchmarks/.build

@@ -60,6 +60,25 @@ public actor Supervisor {
     var startWaiters: [CheckedContinuation<Void, Never>] = []
     var endWaiters: [CheckedContinuation<Void, Never>] = []
     let physicalClock = SystemClock()
+    var runStarted: ContinuousClock.Instant?
+    var peakResident: [String: Int] = [:]
+
+    /// What `meshwork bench` reads after ``run()``.
+    public struct Measurements: Sendable, Equatable {
+        /// Seconds from starting the coordinator to the workflow's start, when every expected
+        /// agent had joined (0 when it never started).
+        public var startupSeconds: Double
+        /// Each process's peak resident memory (`VmHWM`) in kB, by name (`coordinator` or the
+        /// agent's id), read when the workflow ended, before anything was stopped.
+        public var peakResidentKilobytes: [String: Int]
+    }
+
+    /// Start-up time and peak memory per process of the last ``run()``.
+    public var measurements: Measurements {
+        Measurements(
+            startupSeconds: self.seconds(from: self.runStarted, to: self.workflowStarted),
+            peakResidentKilobytes: self.peakResident)
+    }
 
     /// Makes a supervisor for `scenario` (read from `scenarioPath`), writing into `run`.
     public init(
@@ -88,6 +107,7 @@ public actor Supervisor {
     /// the restart intensity, or the user interrupts; every child is stopped before it returns.
     public func run() async throws -> RunSummary {
         let start = ContinuousClock.now
+        self.runStarted = start
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.superviseCoordinator() }
             group.addTask { await self.watchSignals() }
@@ -102,6 +122,7 @@ public actor Supervisor {
                 }
             }
             await self.waitForEnd()
+            self.samplePeakMemory()
             if let hold = self.options.hold, self.failure == nil {
                 do {
                     hold(try self.summary(start: start), self.progress?.services ?? [:])
@@ -313,6 +334,15 @@ public actor Supervisor {
         case "any-agent", "any": return true
         case id.rawValue: return true
         default: return Role(rawValue: target).map { id.rawValue.hasPrefix($0.rawValue + "-") } ?? false
+        }
+    }
+
+    /// Reads every live child's peak resident memory (it only grows, so reading it last is enough).
+    private func samplePeakMemory() {
+        var processes = self.agentPIDs.map { ($0.key.rawValue, $0.value) }
+        if let pid = self.coordinatorPID { processes.append(("coordinator", pid)) }
+        for (name, pid) in processes {
+            if let peak = ProcessMemory.peakResidentKilobytes(pid: pid) { self.peakResident[name] = peak }
         }
     }
 
