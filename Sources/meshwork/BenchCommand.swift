@@ -59,7 +59,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Where the benchmark's run directories go.")
     var runs = "runs"
 
-    @Flag(name: .long, help: "Print the figures as one JSON object (the last line of stdout).")
+    @Flag(name: .long, help: "Print the figures as one JSON object (the last line of stdout; the table goes to stderr).")
     var json = false
 
     @OptionGroup var logging: LoggingOptions
@@ -114,6 +114,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             bench.set("bench_seconds", Self.seconds(ContinuousClock.now - started), digits: 2)
             if self.json {
+                ProcessEnvironment.emitError(bench.table)
                 print(try bench.jsonLine())
             } else {
                 print(bench.table)

@@ -69,7 +69,7 @@ public actor Supervisor {
         /// agent had joined (0 when it never started).
         public var startupSeconds: Double
         /// Each process's peak resident memory (`VmHWM`) in kB, by name (`coordinator` or the
-        /// agent's id), read when the workflow ended, before anything was stopped.
+        /// agent's id), sampled every 100 ms while the workflow ran.
         public var peakResidentKilobytes: [String: Int]
     }
 
@@ -112,6 +112,7 @@ public actor Supervisor {
             group.addTask { await self.superviseCoordinator() }
             group.addTask { await self.watchSignals() }
             if self.options.showProgress { group.addTask { await self.showProgress() } }
+            group.addTask { await self.watchMemory() }
             await self.waitForReady()
             if self.failure == nil, !self.shuttingDown {
                 for (id, role) in self.scenario.agentIDs {
@@ -337,12 +338,21 @@ public actor Supervisor {
         }
     }
 
-    /// Reads every live child's peak resident memory (it only grows, so reading it last is enough).
+    /// Samples the children's peak memory every 100 ms until the run ends (an agent's
+    /// `/proc/<pid>/status` is gone once it exited, so the last reading before that counts).
+    private func watchMemory() async {
+        while !self.shuttingDown, self.report == nil {
+            self.samplePeakMemory()
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Reads every live child's peak resident memory (`VmHWM` only grows: the latest reading is the peak so far).
     private func samplePeakMemory() {
         var processes = self.agentPIDs.map { ($0.key.rawValue, $0.value) }
         if let pid = self.coordinatorPID { processes.append(("coordinator", pid)) }
         for (name, pid) in processes {
-            if let peak = ProcessMemory.peakResidentKilobytes(pid: pid) { self.peakResident[name] = peak }
+            if let peak = ProcessMemory.peakResidentKilobytes(pid: pid) { self.peakResident[name] = max(peak, self.peakResident[name] ?? 0) }
         }
     }
 
