@@ -197,7 +197,8 @@ struct BenchCommand: AsyncParsableCommand {
         bench.set("fleet_wall_s", summary.wallSeconds, digits: 2)
         bench.set("fleet_lifecycles_per_min", perMinute.rounded())
         bench.set("max_agent_rss_mb", maxAgent, digits: 1)
-        if let heaviest = agents.max(by: { $0.value < $1.value }) { bench.text("heaviest agent: \(heaviest.key)") }
+        let peaks = measured.peakResidentKilobytes.sorted { $0.key < $1.key }
+        bench.text("peak RSS (MB): " + peaks.map { "\($0.key) " + String(format: "%.1f", Double($0.value) / 1024) }.joined(separator: ", "))
         bench.set("coordinator_rss_mb", Double(measured.peakResidentKilobytes["coordinator"] ?? 0) / 1024, digits: 1)
         bench.set("startup_s", measured.startupSeconds, digits: 3)
         bench.set("startup_processes", Double(measured.peakResidentKilobytes.count))
