@@ -7,7 +7,7 @@ SCENARIO ?= scenarios/default.yaml
 SWIFT ?= swift
 BIN_DIR := $(CURDIR)/bin
 
-.PHONY: deps test-deps build build-debug link run test screens clean
+.PHONY: deps test-deps build build-debug link run test screens bench bench-thresholds bench-mesh clean
 
 # Install the C libraries when any is missing; a warm machine skips apt entirely.
 deps:
@@ -72,5 +72,27 @@ screens: test-deps
 	[ -n "$$url" ] || { cat $$out; exit 1; }; \
 	python3 Tests/MeshOversightTests/scripts/oversight_client.py screens $$url $(RUN)/screens
 
+# package-benchmark suites (Benchmarks/, a package of its own so `make test` never builds
+# package-benchmark): codec, state machines, journal, blob hashing, sgemm, MLP epoch, int8 vs fp32.
+# Fails (exit 2) when a figure regressed past its tolerance from the checked-in Benchmarks/Thresholds.
+# OpenBLAS 0.3.21 falls back to its SSE3 kernels on this CPU unless told (docs/COMPUTE.md), so the
+# suites run with the AVX-512 (or AVX2) kernel `meshwork` itself would pick. Exit 4 means "only
+# improvements", which is not a failure.
+BENCH_BLAS := $$(if [ -n "$$OPENBLAS_CORETYPE" ]; then echo "$$OPENBLAS_CORETYPE"; \
+	elif grep -qw avx512dq /proc/cpuinfo; then echo SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then echo Haswell; fi)
+
+bench: deps
+	cd Benchmarks && OPENBLAS_CORETYPE=$(BENCH_BLAS) $(SWIFT) package benchmark thresholds check --no-progress \
+		|| [ $$? -eq 4 ]
+
+# Rewrites Benchmarks/Thresholds from a fresh run (after an intended change; commit the result).
+bench-thresholds: deps
+	cd Benchmarks && OPENBLAS_CORETYPE=$(BENCH_BLAS) \
+		$(SWIFT) package --allow-writing-to-package-directory benchmark thresholds update --no-progress
+
+# The whole mesh, every figure of docs/BENCHMARKS.md beside its same-run limit (about 5 minutes).
+bench-mesh: build
+	$(BIN_DIR)/meshwork bench
+
 clean:
-	rm -rf .build bin
+	rm -rf .build bin Benchmarks/.build

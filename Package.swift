@@ -13,7 +13,11 @@ let package = Package(
     name: "meshwork",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "meshwork", targets: ["meshwork"])
+        .executable(name: "meshwork", targets: ["meshwork"]),
+        // Libraries for the nested Benchmarks/ package (package-benchmark suites); the CLI is the product people use.
+        .library(name: "MeshCore", targets: ["MeshCore"]),
+        .library(name: "MeshCompute", targets: ["MeshCompute"]),
+        .library(name: "MeshStore", targets: ["MeshStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

@@ -101,6 +101,7 @@ extension Coordinator {
         self.holdAward(task, by: nil)
         self.negotiations[task] = nil
         self.taskSimTime[task] = nil
+        if let start = self.negotiationStarts.removeValue(forKey: task) { self.endedStarts.append(start) }
         self.perform(self.orchestrator.resultArrived(task, outcome), at: now)
         self.dispatchFromBacklog(at: now)
     }
@@ -119,6 +120,14 @@ extension Coordinator {
                     if record.kind == "task.failed" { self.counters.failedTasks += 1 }
                 }
             case .dispatch(let spec, let at):
+                if self.configuration.wallClockPacing, let origin = self.pacingOrigin {
+                    let due = origin.adding(.microseconds(Int64(clamping: at.microseconds)))
+                    if due > now {
+                        self.pacedOrder += 1
+                        self.paced.insert(PacedDispatch(due: due, order: self.pacedOrder, spec: spec, at: at))
+                        continue
+                    }
+                }
                 if self.negotiations.count < self.configuration.maxInFlight {
                     self.startNegotiation(spec, at: at, now: now)
                 } else {
@@ -154,6 +163,7 @@ extension Coordinator {
             task: spec.id, role: spec.role, work: spec.work, input: spec.input, policy: self.configuration.negotiation,
             firstAward: (self.awardFloor[spec.id] ?? 0) + 1)
         self.taskSimTime[spec.id] = simTime
+        if self.negotiationStarts[spec.id] == nil { self.negotiationStarts[spec.id] = now }
         negotiation.agentLoad = self.agentLoad
         negotiation.directory = self.directory
         let actions = negotiation.start(candidates: self.candidates(of: spec.role), at: now)

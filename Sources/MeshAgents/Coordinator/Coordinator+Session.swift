@@ -147,6 +147,7 @@ extension Coordinator {
         let present = Set(self.roster.members.map(\.id))
         guard self.configuration.expectedAgents.allSatisfy(present.contains) else { return }
         self.started = true
+        self.pacingOrigin = self.clock.now()
         self.logger.info("every expected agent joined; starting the workflow")
         self.onProgress(self.progress)
         self.perform(self.orchestrator.start(), at: self.clock.now())
@@ -171,6 +172,13 @@ extension Coordinator {
         let now = self.clock.now()
         for id in self.links.keys.sorted() { self.recordLinkStatistics(id, at: now) }
         self.onProgress(self.progress)
+        let latency = self.latency
+        if latency.count > 0 {
+            let summary = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)].map { "\($0.0)_ns=\(latency.percentile($0.1))" }
+            self.physical(
+                "handoff-latency", agent: "coordinator",
+                detail: "count=\(latency.count) " + summary.joined(separator: " ") + " max_ns=\(latency.maximum)", at: self.clock.now())
+        }
         // Everything journaled before anyone hears the run is over: the report's reader checks
         // the stored journal against it.
         self.flushOrFail()

@@ -72,6 +72,25 @@ public actor Coordinator<W: Workflow>: Service {
     var directory: [String: String] = [:]
     var awardHolder: [TaskID: AgentID] = [:]
     var pendingRestore: [(TaskSpec, SimTime)] = []
+    /// When each open task's first negotiation started, for ``handoffLatency``.
+    var negotiationStarts: [TaskID: MonotonicTime] = [:]
+    /// Start times of tasks ended in this batch, recorded once their commit is journaled.
+    var endedStarts: [MonotonicTime] = []
+    /// Physical time from a task's call for proposals to its result's journal append.
+    var latency = LatencyHistogram()
+    /// Wall-clock pacing: when the workflow started, and the dispatches waiting for their time.
+    var pacingOrigin: MonotonicTime?
+    var paced = Heap<PacedDispatch>()
+    var pacedOrder = 0
+
+    struct PacedDispatch: Comparable {
+        var due: MonotonicTime
+        var order: Int
+        var spec: TaskSpec
+        var at: SimTime
+        static func < (lhs: PacedDispatch, rhs: PacedDispatch) -> Bool { (lhs.due, lhs.order) < (rhs.due, rhs.order) }
+        static func == (lhs: PacedDispatch, rhs: PacedDispatch) -> Bool { (lhs.due, lhs.order) == (rhs.due, rhs.order) }
+    }
 
     /// Makes a coordinator for `workflow`; ``run()`` starts it.
     ///
@@ -118,6 +137,10 @@ public actor Coordinator<W: Workflow>: Service {
         }
     }
 
+    /// Physical time from each committed task's first call for proposals to the journal append of
+    /// its result (negotiation, the agent's work, and the journal write), in nanoseconds.
+    public var handoffLatency: LatencyHistogram { self.latency }
+
     /// The workflow as it ended (or is now), for audits.
     public var workflow: W { self.orchestrator.currentWorkflow }
 
@@ -156,6 +179,7 @@ public actor Coordinator<W: Workflow>: Service {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.receiveLoop() }
             group.addTask { await self.timerLoop() }
+            if self.configuration.wallClockPacing { group.addTask { await self.pacingLoop() } }
             await withGracefulShutdownHandler {
                 await self.waitForStop()
             } onGracefulShutdown: {
@@ -196,6 +220,28 @@ public actor Coordinator<W: Workflow>: Service {
             }
             guard !self.stopping else { return }
             self.tick()
+            self.flushOrFail()
+        }
+    }
+
+    /// Releases paced dispatches when their time comes (`wallClockPacing`), checking at least every millisecond.
+    private func pacingLoop() async {
+        while !self.stopping {
+            let now = self.clock.now()
+            let soon = now.adding(.milliseconds(1))
+            let deadline = self.paced.min.map { min($0.due, soon) } ?? soon
+            do {
+                try await self.clock.sleep(until: deadline)
+            } catch {
+                return
+            }
+            guard !self.stopping else { return }
+            let woke = self.clock.now()
+            guard let first = self.paced.min, first.due <= woke else { continue }
+            while let next = self.paced.min, next.due <= woke {
+                _ = self.paced.removeMin()
+                self.perform([.dispatch(next.spec, at: next.at)], at: woke)
+            }
             self.flushOrFail()
         }
     }
@@ -246,6 +292,11 @@ public actor Coordinator<W: Workflow>: Service {
         if !self.pendingEntries.isEmpty {
             try self.journal.appendLogical(self.pendingEntries)
             self.pendingEntries.removeAll(keepingCapacity: true)
+        }
+        if !self.endedStarts.isEmpty {
+            let journaled = self.clock.now()
+            for start in self.endedStarts { self.latency.record(journaled.duration(since: start)) }
+            self.endedStarts.removeAll(keepingCapacity: true)
         }
         if !self.pendingPhysical.isEmpty {
             try self.journal.appendPhysical(self.pendingPhysical)

@@ -27,6 +27,11 @@ public struct CoordinatorConfiguration: Sendable {
     /// Keep serving after the workflow finished (agents stay up, `meshwork up --hold`) until a
     /// graceful shutdown, instead of telling every agent the run is over.
     public var holdAfterFinish = false
+    /// Pace the workflow by the wall clock (a scenario's `clock: wall`): a task whose simulated
+    /// start lies ahead of the wall time elapsed since the workflow started waits until then, so
+    /// arrivals come at the scenario's rate instead of as fast as the mesh can take them. The
+    /// logical journal is the same either way.
+    public var wallClockPacing = false
 
     public init(
         runID: String,

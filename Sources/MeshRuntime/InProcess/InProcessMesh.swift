@@ -78,9 +78,10 @@ public enum InProcessMesh {
         func consume<W: Workflow>(_ workflow: W) async throws -> Outcome {
             let clock = SystemClock()
             let incarnation = ProcessEnvironment.newIncarnation()
-            let configuration = CoordinatorConfiguration(
+            var configuration = CoordinatorConfiguration(
                 runID: self.runID, incarnation: incarnation, pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName,
                 expectedAgents: self.scenario.agentIDs.map(\.id))
+            configuration.wallClockPacing = self.scenario.clock == .wall
             let stopwatch = Stopwatch()
             let zeroMQ = try ZeroMQTransport(
                 connectingTo: self.endpoint, context: self.context, options: .init(name: "coordinator"), logger: self.logger)

@@ -115,6 +115,7 @@ public enum CoordinatorProcess {
                 runID: self.runID, incarnation: ProcessEnvironment.newIncarnation(), pid: ProcessEnvironment.pid,
                 host: ProcessEnvironment.hostName, expectedAgents: self.scenario.agentIDs.map(\.id))
             configuration.holdAfterFinish = self.hold
+            configuration.wallClockPacing = self.scenario.clock == .wall
             let coordinator = Coordinator(
                 configuration: configuration, workflow: workflow, transport: self.transport, journal: self.journal,
                 clock: SystemClock(), logger: self.logger, restored: restored, awardFloor: self.awards,

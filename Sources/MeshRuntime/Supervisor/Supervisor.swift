@@ -67,6 +67,25 @@ public actor Supervisor {
     var startWaiters: [CheckedContinuation<Void, Never>] = []
     var endWaiters: [CheckedContinuation<Void, Never>] = []
     let physicalClock = SystemClock()
+    var runStarted: ContinuousClock.Instant?
+    var peakResident: [String: Int] = [:]
+
+    /// What `meshwork bench` reads after ``run()``.
+    public struct Measurements: Sendable, Equatable {
+        /// Seconds from starting the coordinator to the workflow's start, when every expected
+        /// agent had joined (0 when it never started).
+        public var startupSeconds: Double
+        /// Each process's peak resident memory (`VmHWM`) in kB, by name (`coordinator` or the
+        /// agent's id), sampled every 100 ms while the workflow ran.
+        public var peakResidentKilobytes: [String: Int]
+    }
+
+    /// Start-up time and peak memory per process of the last ``run()``.
+    public var measurements: Measurements {
+        Measurements(
+            startupSeconds: self.seconds(from: self.runStarted, to: self.workflowStarted),
+            peakResidentKilobytes: self.peakResident)
+    }
 
     /// Makes a supervisor for `scenario` (read from `scenarioPath`), writing into `run`.
     public init(
@@ -95,6 +114,7 @@ public actor Supervisor {
     /// the restart intensity, or the user interrupts; every child is stopped before it returns.
     public func run() async throws -> RunSummary {
         let start = ContinuousClock.now
+        self.runStarted = start
         if self.options.hosts != nil || self.endpoint.hasPrefix("tcp://") {
             // tcp is never plaintext: every process gets a key, the coordinator the roster of all.
             self.keys = self.run.path + "/keys"
@@ -104,6 +124,7 @@ public actor Supervisor {
             group.addTask { await self.superviseCoordinator() }
             group.addTask { await self.watchSignals() }
             if self.options.showProgress { group.addTask { await self.showProgress() } }
+            group.addTask { await self.watchMemory() }
             await self.waitForReady()
             if self.failure == nil, !self.shuttingDown {
                 for (id, role) in self.scenario.agentIDs {
@@ -124,6 +145,7 @@ public actor Supervisor {
                 }
             }
             await self.waitForEnd()
+            self.samplePeakMemory()
             if let hold = self.options.hold, self.failure == nil {
                 do {
                     hold(try self.summary(start: start), self.progress?.services ?? [:])
@@ -358,6 +380,24 @@ public actor Supervisor {
     private func resume(_ pid: Int32) {
         guard self.paused.remove(pid) != nil else { return }
         ProcessEnvironment.send(SIGCONT, to: pid)
+    }
+
+    /// Samples the children's peak memory every 100 ms until the run ends (an agent's
+    /// `/proc/<pid>/status` is gone once it exited, so the last reading before that counts).
+    private func watchMemory() async {
+        while !self.shuttingDown, self.report == nil {
+            self.samplePeakMemory()
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Reads every live child's peak resident memory (`VmHWM` only grows: the latest reading is the peak so far).
+    private func samplePeakMemory() {
+        var processes = self.agentPIDs.map { ($0.key.rawValue, $0.value) }
+        if let pid = self.coordinatorPID { processes.append(("coordinator", pid)) }
+        for (name, pid) in processes {
+            if let peak = ProcessMemory.peakResidentKilobytes(pid: pid) { self.peakResident[name] = max(peak, self.peakResident[name] ?? 0) }
+        }
     }
 
     // MARK: - Stopping

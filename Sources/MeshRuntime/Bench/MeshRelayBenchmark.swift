@@ -1,0 +1,272 @@
+import Foundation
+import Logging
+import MeshAgents
+import MeshCore
+import MeshZeroMQ
+import Subprocess
+import SystemPackage
+
+/// Meshwork's own relay for `meshwork bench`: the raw relay's shape (source → 4 hops → sink, 6
+/// processes, 64-byte payloads) with everything a mesh message carries — each payload in an
+/// ``Envelope`` on a ``ReliableLink`` stream (sequence numbers, cumulative acks, retransmission,
+/// dedup), sent through ``ZeroMQTransport`` and the mesh's ``ZeroMQForwarder`` as agents' messages
+/// are. The forwarder runs in the `meshwork bench` process, as it runs in the coordinator's in a
+/// mesh, so each hop is two ZeroMQ transfers (stage → forwarder → stage).
+public enum MeshRelayBenchmark {
+    /// What one stage measured, printed by `meshwork bench-stage --mesh` as a JSON line.
+    public struct StageResult: Sendable, Codable {
+        /// The stage's index, 0 (source) … hops (sink).
+        public var index: Int
+        /// Messages delivered to (or, for the source, acknowledged by) this stage.
+        public var messages: Int
+        /// Sink: seconds from its first delivered message to its last; source: from its first send
+        /// to the last acknowledgement; hop: from its first delivery to its last forward acknowledged.
+        public var seconds: Double
+        /// Retransmissions this stage made.
+        public var retransmitted: Int
+        /// Duplicates this stage received and dropped.
+        public var duplicates: Int
+    }
+
+    /// The relay's figure: the sink's rate, and the retransmissions of every stage.
+    public struct Result: Sendable {
+        /// Messages that reached the sink.
+        public var messages: Int
+        /// The sink's messages per second.
+        public var messagesPerSecond: Double
+        /// Retransmissions over all stages.
+        public var retransmitted: Int
+        /// Messages the forwarder passed (data and acks, all hops).
+        public var forwarded: Int
+    }
+
+    /// Runs the relay: binds a forwarder here, starts `hops + 1` stage processes of this binary,
+    /// and returns the sink's figure once every stage has exited.
+    public static func run(messages: Int, size: Int, hops: Int = 5) async throws -> Result {
+        precondition(messages > 0 && size > 0 && hops >= 1, "a relay needs messages, bytes and hops")
+        let directory = "/tmp/meshwork-mrelay-\(ProcessEnvironment.pid)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let forwarder = try ZeroMQForwarder(binding: try MeshEndpoint("ipc://\(directory)/mesh"))
+        let endpoint = forwarder.endpoint.description
+        let executable = ProcessEnvironment.executablePath
+        let outputs: [Int: String]
+        do {
+            outputs = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for index in 0...hops {
+                    let arguments = [
+                        "bench-stage", "--mesh", "--index", String(index), "--hops", String(hops), "--connect", endpoint,
+                        "--count", String(messages), "--size", String(size),
+                    ]
+                    group.addTask {
+                        let result = try await Subprocess.run(
+                            .path(FilePath(executable)), arguments: Arguments(arguments),
+                            output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+                        guard result.terminationStatus.isSuccess else {
+                            throw RuntimeError(
+                                .process, "mesh relay stage \(index) failed (\(result.terminationStatus)): \(result.standardError)")
+                        }
+                        return (index, result.standardOutput)
+                    }
+                }
+                var outputs: [Int: String] = [:]
+                for try await (index, output) in group { outputs[index] = output }
+                return outputs
+            }
+        } catch {
+            await forwarder.stop()
+            throw error
+        }
+        let forwarded = forwarder.statistics.forwarded
+        await forwarder.stop()
+        var results: [StageResult] = []
+        for index in 0...hops {
+            guard let line = outputs[index]?.split(separator: "\n").last else {
+                throw RuntimeError(.process, "mesh relay stage \(index) printed nothing")
+            }
+            results.append(try JSONDecoder().decode(StageResult.self, from: Data(line.utf8)))
+        }
+        let sink = results[hops]
+        return Result(
+            messages: sink.messages, messagesPerSecond: sink.seconds > 0 ? Double(sink.messages) / sink.seconds : 0,
+            retransmitted: results.reduce(0) { $0 + $1.retransmitted }, forwarded: forwarded)
+    }
+
+    /// Runs stage `index` of a relay of `hops` hops in this process (`meshwork bench-stage --mesh`)
+    /// and returns its JSON line. Throws when the mesh cannot be joined or nothing moves for `timeout`.
+    public static func runStage(
+        index: Int, hops: Int, connect: String, count: Int, size: Int, timeout: Duration = .seconds(60)
+    ) async throws -> String {
+        ProcessEnvironment.prepareChildProcess()
+        let transport = try ZeroMQTransport(
+            connectingTo: try MeshEndpoint(connect), options: ZeroMQTransport.Options(name: "relay-\(index)"))
+        let stage = Stage(index: index, hops: hops, count: count, size: size, transport: transport)
+        try transport.subscribe(.agent(stage.me))
+        // Every stage's subscription must reach the forwarder before the source's first send,
+        // or the first window is lost and waits for a retransmit.
+        if index == 0 { try await Task.sleep(for: .milliseconds(300)) }
+        let clock = SystemClock()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while let batch = await transport.inbound.next() {
+                    await stage.handle(batch, at: clock.now())
+                }
+            }
+            group.addTask {
+                await stage.start(at: clock.now())
+                var lastProgress = (clock.now(), 0)
+                while true {
+                    try await Task.sleep(for: .milliseconds(2))
+                    let now = clock.now()
+                    let (done, progress) = await stage.tick(at: now)
+                    if done { break }
+                    if progress != lastProgress.1 {
+                        lastProgress = (now, progress)
+                    } else if now.duration(since: lastProgress.0) > timeout {
+                        await transport.shutdown()
+                        throw RuntimeError(.timeout, "mesh relay stage \(index): nothing moved for \(timeout)")
+                    }
+                }
+                await transport.shutdown()
+            }
+            try await group.waitForAll()
+        }
+        return String(decoding: try JSONEncoder().encode(await stage.result), as: UTF8.self)
+    }
+
+    /// One stage: its links up and down the chain, and its counters.
+    actor Stage {
+        static let incarnation: UInt64 = 1
+        let index: Int
+        let hops: Int
+        let count: Int
+        let payload: [UInt8]
+        let transport: ZeroMQTransport
+        let me: AgentID
+        let upstream: AgentID?
+        let downstream: AgentID?
+        var up: ReliableLink?
+        var down: ReliableLink?
+        var actions: [ReliableLink.Action] = []
+        var outbox: [WireMessage] = []
+        var sent = 0
+        var delivered = 0
+        var first: MonotonicTime?
+        var last: MonotonicTime?
+        var doneAt: MonotonicTime?
+
+        init(index: Int, hops: Int, count: Int, size: Int, transport: ZeroMQTransport) {
+            self.index = index
+            self.hops = hops
+            self.count = count
+            self.payload = [UInt8](repeating: 0x6D, count: size)
+            self.transport = transport
+            self.me = Self.id(index)
+            self.upstream = index > 0 ? Self.id(index - 1) : nil
+            self.downstream = index < hops ? Self.id(index + 1) : nil
+            if let upstream {
+                self.up = ReliableLink(local: self.me, localIncarnation: Self.incarnation, peer: upstream, peerIncarnation: Self.incarnation)
+            }
+            if let downstream {
+                self.down = ReliableLink(
+                    local: self.me, localIncarnation: Self.incarnation, peer: downstream, peerIncarnation: Self.incarnation)
+            }
+        }
+
+        static func id(_ index: Int) -> AgentID { AgentID(unchecked: "relay-\(index)") }
+
+        var result: StageResult {
+            let span = (self.last ?? .zero).duration(since: self.first ?? .zero)
+            let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) * 1e-18
+            let statistics = [self.up?.statistics, self.down?.statistics].compactMap { $0 }
+            return StageResult(
+                index: self.index, messages: self.index == 0 ? self.sent : self.delivered, seconds: seconds,
+                retransmitted: statistics.reduce(0) { $0 + $1.retransmitted },
+                duplicates: statistics.reduce(0) { $0 + $1.duplicates })
+        }
+
+        func start(at now: MonotonicTime) {
+            self.pump(at: now)
+            self.flush()
+        }
+
+        /// The source keeps its window full.
+        private func pump(at now: MonotonicTime) {
+            guard self.index == 0, self.down != nil else { return }
+            if self.first == nil { self.first = now }
+            while self.sent < self.count, self.down!.outstanding < 8192 {
+                self.down!.send(kind: .result, body: self.payload, simTime: .zero, at: now, into: &self.actions)
+                self.sent += 1
+            }
+            self.perform(at: now)
+        }
+
+        func handle(_ batch: [WireMessage], at now: MonotonicTime) {
+            for message in batch {
+                guard let envelope = try? Envelope(decoding: message.payload) else { continue }
+                if envelope.sender == self.upstream {
+                    self.up!.receive(envelope, at: now, into: &self.actions)
+                } else if envelope.sender == self.downstream {
+                    self.down!.receive(envelope, at: now, into: &self.actions)
+                }
+                self.perform(at: now)
+            }
+            self.pump(at: now)
+            self.flush()
+        }
+
+        /// Ticks both links; returns whether the stage is done, and a progress count.
+        func tick(at now: MonotonicTime) -> (Bool, Int) {
+            self.up?.tick(at: now, into: &self.actions)
+            self.down?.tick(at: now, into: &self.actions)
+            self.perform(at: now)
+            self.pump(at: now)
+            self.flush()
+            let finished: Bool
+            if self.index == 0 {
+                finished = self.sent == self.count && self.down!.outstanding == 0
+            } else if self.index < self.hops {
+                finished = self.delivered == self.count && self.down!.outstanding == 0
+            } else {
+                finished = self.delivered == self.count
+            }
+            if finished, self.doneAt == nil {
+                self.doneAt = now
+                if self.index < self.hops { self.last = now }
+            }
+            // The sink stays a while to answer retransmits (its last ack may be lost) and let the
+            // delayed ack go out; the others have seen their downstream's final ack.
+            let linger: Duration = self.index == self.hops ? .milliseconds(300) : .zero
+            let progress = self.delivered + self.sent + (self.down?.outstanding ?? 0)
+            return (self.doneAt.map { now.duration(since: $0) >= linger } ?? false, progress)
+        }
+
+        private func perform(at now: MonotonicTime) {
+            var index = 0
+            while index < self.actions.count {
+                switch self.actions[index] {
+                case .transmit(let envelope):
+                    self.outbox.append(WireMessage(envelope))
+                case .deliver(let envelope):
+                    if self.first == nil { self.first = now }
+                    self.delivered += 1
+                    if self.down != nil {
+                        self.down!.send(kind: .result, body: envelope.body, simTime: .zero, at: now, into: &self.actions)
+                    } else {
+                        self.last = now
+                    }
+                case .unreachable:
+                    break
+                }
+                index += 1
+            }
+            self.actions.removeAll(keepingCapacity: true)
+        }
+
+        private func flush() {
+            guard !self.outbox.isEmpty else { return }
+            try? self.transport.send(self.outbox)
+            self.outbox.removeAll(keepingCapacity: true)
+        }
+    }
+}
