@@ -107,19 +107,29 @@ public final class TestMesh<W: Workflow>: Sendable {
     /// The agent running as `id` now.
     public func agent(_ id: AgentID) -> Agent? { self.running.withLock { $0[id]?.agent } }
 
-    /// Runs the coordinator until the workflow finishes, then stops every agent. Throws on timeout.
+    /// Runs the coordinator until the workflow finishes, then stops every agent. Throws on timeout
+    /// — after stopping the coordinator and the agents: a task group waits for all its children,
+    /// and the coordinator's run does not end on cancellation, so a timeout would otherwise hang.
     public func run(timeout: Duration) async throws -> RunReport {
         let coordinator = self.coordinator
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await coordinator.run() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw TestMeshTimeout(progress: await coordinator.progress)
+        let agents = { self.running.withLock { Array($0.values) } }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await coordinator.run() }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    let progress = await coordinator.progress
+                    await coordinator.stop()
+                    throw TestMeshTimeout(progress: progress)
+                }
+                try await group.next()
+                group.cancelAll()
             }
-            try await group.next()
-            group.cancelAll()
+        } catch {
+            for (agent, _) in agents() { await agent.stop() }
+            throw error
         }
-        for (agent, _) in self.running.withLock({ Array($0.values) }) { await agent.stop() }
+        for (agent, _) in agents() { await agent.stop() }
         return await coordinator.report
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// Layer 2: the coordinator and the agents as actors in one process over the in-memory network.
-@Suite("In-process mesh")
+@Suite("In-process mesh", .serialized)
 struct InProcessMeshTests {
     static func reference(tokens: Int, seed: UInt64) -> LocalRun<RelayWorkflow> {
         Orchestrator.runLocally(RelayWorkflow(tokens: tokens, seed: seed, interarrival: 100)) { spec in
