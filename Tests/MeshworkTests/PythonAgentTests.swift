@@ -12,11 +12,30 @@ struct PythonAgentTests {
 
     @Test(.enabled(requirement) { await PythonAgent.isAvailable() })
     func aPythonAgentTakesAwardsInARelayRunAndTheDigestHolds() async throws {
+        let counts = try await Self.runRelayWithPythonAgent(name: "python", tokens: 1_500)
+        #expect(counts["joins"] as? Int == 1)
+    }
+
+    /// The coordinator is killed twice mid-run and resumes from its journal: the Python agent
+    /// hears the newer coordinator incarnation, rejoins as a new incarnation of its own, sends
+    /// again the results not yet acknowledged, and the digest still holds.
+    @Test(.enabled(requirement) { await PythonAgent.isAvailable() })
+    func aPythonAgentRejoinsARestartedCoordinatorAndTheDigestHolds() async throws {
+        let counts = try await Self.runRelayWithPythonAgent(
+            name: "python-headless", tokens: 2_000,
+            extra: "faults:\n  - { kill: coordinator, start: 0.3, every: 1.5, times: 2 }\n", restarts: 2)
+        #expect(counts["joins"] as? Int ?? 0 >= 2, "\(counts)")
+    }
+
+    /// Starts the Python agent as `monitoring-9`, runs `meshwork up` on a relay scenario with
+    /// `--endpoint`, checks the run and what the agent did, and returns the agent's counts.
+    static func runRelayWithPythonAgent(
+        name: String, tokens: Int, extra: String = "", restarts: Int = 0
+    ) async throws -> [String: Any] {
         let directory = try MeshworkBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let tokens = 1_500
         let scenario = try MeshworkBinary.writeScenario(
-            ProcessMeshTests.relayScenario(name: "python", tokens: tokens), named: "python.yaml", in: directory)
+            ProcessMeshTests.relayScenario(name: name, tokens: tokens, extra: extra), named: name + ".yaml", in: directory)
         let endpoint = "ipc://\(directory)/mesh"
         // Started first: it says hello until the forwarder exists and the coordinator welcomes it.
         let python = try PythonAgent.start(
@@ -31,13 +50,14 @@ struct PythonAgentTests {
         let json = try #require(up.json, "stdout: \(up.stdout)")
         #expect(json["lost"] as? Int == 0)
         #expect(json["applied_twice"] as? Int == 0)
+        #expect(json["mismatched"] as? Int == 0)
+        #expect(json["restarts"] as? Int == restarts)
         #expect(json["handoffs"] as? Int == tokens * 6)
         #expect(json["digest"] as? String == ProcessMeshTests.referenceDigest(tokens: tokens))
 
         // The Python agent left on the coordinator's shutdown, and says what it did.
         #expect(agent.status == 0, "python stderr: \(agent.stderr)")
         let counts = try #require(agent.json, "python stdout: \(agent.stdout) stderr: \(agent.stderr)")
-        #expect(counts["joins"] as? Int ?? 0 >= 1)
         #expect(counts["rejected"] as? Int == 0)
         let results = counts["results"] as? Int ?? 0
         #expect(results >= 1, "\(counts)")
@@ -53,6 +73,7 @@ struct PythonAgentTests {
         #expect(!committed.isEmpty)
         #expect(committed.count <= results, "committed \(committed.count), the agent returned \(results)")
         #expect(committed.allSatisfy { $0.task.hasPrefix("relay/") && $0.task.hasSuffix("/4") }, "monitoring is stage 4")
+        return counts
     }
 
     /// Bad input: a tcp mesh (which needs CURVE keys) is refused with the reason, and with nobody

@@ -6,8 +6,9 @@ says hello until welcomed, keeps the session alive with heartbeats, runs the rel
 the coordinator (sequence numbers, cumulative acks, retransmits, dedup) and takes part in the
 contract net: it bids on calls for proposals of work it can do (`relay.hash`), accepts awards,
 returns results and keeps each result until the coordinator acknowledges it. It exits on the
-coordinator's `shutdown` (status 0), on SIGINT/SIGTERM (0), or when it cannot (re)join within
---join-timeout or runs past --max-seconds (status 3), and prints a JSON line of counts last.
+coordinator's `shutdown` (status 0), on SIGINT/SIGTERM (0), or when it cannot join within
+--join-timeout (rejoin within --rejoin-timeout) or runs past --max-seconds (status 3), and prints
+a JSON line of counts last.
 
     python3 meshwork_agent.py --endpoint ipc:///tmp/mesh/x --id monitoring-9 --role monitoring
 """
@@ -331,6 +332,7 @@ class PythonAgent:
         self.role = args.role
         self.capacity = args.capacity
         self.join_timeout = args.join_timeout
+        self.rejoin_timeout = args.rejoin_timeout
         self.deadline = time.monotonic() + args.max_seconds
         self.verbose = args.verbose
         self.incarnation = time.time_ns() // 1000  # Microseconds of wall time: a restart is always newer.
@@ -365,6 +367,7 @@ class PythonAgent:
         self.next_hello_at = 0.0
         self.joining_since = time.monotonic()
         self.link = None
+        self.joined_before = False
 
         # Contractor: results kept until acknowledged, awards remembered so a duplicate is not redone.
         self.unacknowledged = {}  # (task, award) -> (result body, sim time)
@@ -427,6 +430,7 @@ class PythonAgent:
         self.next_heartbeat_at = now + self.heartbeat_interval
         self.link = ReliableLink(self.id, self.incarnation, self.coordinator)
         self.counts["joins"] += 1
+        self.joined_before = True
         self.log(f"joined run {run_id} as incarnation {self.incarnation}")
         # Results the previous coordinator (incarnation) never acknowledged go again.
         for (task, award), (body, sim_time) in sorted(self.unacknowledged.items()):
@@ -541,8 +545,10 @@ class PythonAgent:
 
     def tick(self, now):
         if self.coordinator is None:
-            if now - self.joining_since > self.join_timeout:
-                self.log(f"no welcome within {self.join_timeout} s; giving up")
+            # A first join waits for the mesh to come up; a rejoin gives up sooner (the run may be over).
+            timeout = self.rejoin_timeout if self.joined_before else self.join_timeout
+            if now - self.joining_since > timeout:
+                self.log(f"no welcome within {timeout} s; giving up")
                 self.exit_status = 3
                 self.stopping = True
                 return
@@ -623,6 +629,8 @@ def main(argv=None):
     parser.add_argument("--role", default="monitoring", choices=sorted(ROLES), help="the role it serves")
     parser.add_argument("--capacity", type=int, default=4, help="tasks it bids for at once (1-65536)")
     parser.add_argument("--join-timeout", type=float, default=60.0, help="seconds to wait for a welcome")
+    parser.add_argument("--rejoin-timeout", type=float, default=10.0,
+                        help="seconds to wait for a welcome after losing the coordinator")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="leave after this many seconds")
     parser.add_argument("--verbose", action="store_true", help="log the session to stderr")
     args = parser.parse_args(argv)
