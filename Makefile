@@ -41,8 +41,9 @@ run: build
 	$(BIN_DIR)/meshwork up $(SCENARIO)
 
 # What the tests need beyond the build: headless Chromium (the oversight page's browser test) and
-# Python's prometheus_client (parses /metrics). Installed only when missing; the browser test skips
-# with a message when Chromium cannot be installed.
+# Python's prometheus_client (parses /metrics) and pyzmq (examples/python-agent joins a live mesh).
+# Installed only when missing; the browser and Python-agent tests skip with a message when theirs
+# cannot be installed.
 test-deps:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "installing: chromium"; \
@@ -54,6 +55,10 @@ test-deps:
 	@python3 -c 'import prometheus_client' 2>/dev/null || \
 		python3 -m pip install --quiet prometheus_client 2>/dev/null || \
 		python3 -m pip install --quiet --break-system-packages prometheus_client
+	@python3 -c 'import zmq' 2>/dev/null || \
+		python3 -m pip install --quiet pyzmq 2>/dev/null || \
+		python3 -m pip install --quiet --break-system-packages pyzmq || \
+		echo "warning: pyzmq could not be installed; the Python agent tests will be skipped"
 
 test: deps test-deps
 	$(SWIFT) build --build-tests
