@@ -6,6 +6,9 @@ APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev pkg-config iproute2 n
 SCENARIO ?= scenarios/default.yaml
 SWIFT ?= swift
 BIN_DIR := $(CURDIR)/bin
+# At most this many tests run at once: many of them start whole meshes of processes, and on two
+# cores a dozen meshes at a time starve each other's heartbeats (swift-testing's width limit).
+TEST_WIDTH ?= 4
 
 .PHONY: deps test-deps build build-debug link run test screens bench bench-thresholds bench-mesh clean
 
@@ -62,7 +65,7 @@ test-deps:
 
 test: deps test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$(TEST_WIDTH) $(SWIFT) test --skip-build
 	@$(MAKE) --no-print-directory link
 
 # A PNG of every oversight page of a run (RUN=runs/<id>, default the newest) in RUN/screens/.

@@ -109,7 +109,7 @@ enum Support {
     }
 
     /// Polls `body` until it returns a value or `timeout` passes.
-    static func eventually<T>(_ what: String, timeout: Duration = .seconds(120), _ body: () async throws -> T?) async throws -> T {
+    static func eventually<T>(_ what: String, timeout: Duration = .seconds(400), _ body: () async throws -> T?) async throws -> T {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let value = try? await body() { return value }

@@ -56,7 +56,7 @@ struct InjectionTests {
     /// The run directory and the endpoint the coordinator bound (from its physical journal), once
     /// hand-offs are being journaled.
     static func waitForTheMesh(runs: String) async throws -> (run: String, endpoint: MeshEndpoint) {
-        let deadline = ContinuousClock.now + .seconds(120)
+        let deadline = ContinuousClock.now + .seconds(400)
         while ContinuousClock.now < deadline {
             if let name = (try? FileManager.default.contentsOfDirectory(atPath: runs))?.first {
                 let run = runs + "/" + name

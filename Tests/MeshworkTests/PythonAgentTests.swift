@@ -13,7 +13,7 @@ struct PythonAgentTests {
     @Test(.enabled(requirement) { await PythonAgent.isAvailable() })
     func aPythonAgentTakesAwardsInARelayRunAndTheDigestHolds() async throws {
         let counts = try await Self.runRelayWithPythonAgent(name: "python", tokens: 1_500)
-        #expect(counts["joins"] as? Int == 1)
+        #expect(counts["joins"] as? Int ?? 0 >= 1, "a loaded machine can make it rejoin")
     }
 
     /// The coordinator is killed twice mid-run and resumes from its journal: the Python agent
@@ -55,13 +55,15 @@ struct PythonAgentTests {
         #expect(json["handoffs"] as? Int == tokens * 6)
         #expect(json["digest"] as? String == ProcessMeshTests.referenceDigest(tokens: tokens))
 
-        // The Python agent left on the coordinator's shutdown, and says what it did.
-        #expect(agent.status == 0, "python stderr: \(agent.stderr)")
+        // The Python agent left on the coordinator's shutdown (0) — or, when a loaded machine made
+        // it rejoin just as the run ended and it missed that one broadcast, gave up waiting for a
+        // welcome (3); either way it says what it did.
+        #expect(agent.status == 0 || agent.status == 3, "python stderr: \(agent.stderr)")
         let counts = try #require(agent.json, "python stdout: \(agent.stdout) stderr: \(agent.stderr)")
         #expect(counts["rejected"] as? Int == 0)
         let results = counts["results"] as? Int ?? 0
         #expect(results >= 1, "\(counts)")
-        #expect(counts["awards"] as? Int == results)
+        #expect(counts["awards"] as? Int ?? 0 >= results, "\(counts)")
 
         // The coordinator saw the same: it admitted monitoring-9 and committed results it returned.
         let store = try RunStore.openReadOnly(at: directory + "/" + (json["run_dir"] as? String ?? ""))
