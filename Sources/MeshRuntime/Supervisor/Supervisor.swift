@@ -200,7 +200,9 @@ public actor Supervisor {
                     input: .none, output: .sequence, error: .fileDescriptor(log, closeAfterSpawningProcess: true)
                 ) { execution in
                     self.coordinatorStarted(pid: execution.processIdentifier.value)
-                    for try await line in execution.standardOutput.strings() {
+                    // The REPORT line holds every use case's outcome: a fleet of 1,000 passes the
+                    // default 128 KiB line limit (`meshwork bench --fleet 1000` failed on it).
+                    for try await line in execution.standardOutput.strings(bufferingPolicy: .maxLineLength(64 << 20)) {
                         self.coordinatorSaid(line)
                     }
                 }
