@@ -89,9 +89,9 @@ struct OversightProcessTests {
             FileManager.default.fileExists(atPath: run + "/gates/\(second).json") ? true : nil
         }
         let store = try RunStore.openReadOnly(at: run)
-        let decisions = try store.query("SELECT decided_by, reason, decision FROM approvals WHERE gate = 'usecase-approval'")
-        #expect(decisions.first?["decided_by"] == "browser-tester" && decisions.first?["reason"] == "feasible, go", "\(decisions)")
-        let stage = try store.query("SELECT stage FROM use_cases").first?["stage"]
+        let decisions = try store.approvals().filter { $0.gate == "usecase-approval" }
+        #expect(decisions.first?.decidedBy == "browser-tester" && decisions.first?.reason == "feasible, go", "\(decisions)")
+        let stage = try store.useCases().first?.stage
         #expect(stage != "feasible" && stage != nil, "stage \(String(describing: stage))")
         try store.close()
         let page = try await Support.get(url + "/usecases")

@@ -84,24 +84,6 @@ struct OversightServerTests {
         #expect(wrongToken.status == 403)
     }
 
-    @Test func theStoresQueryOnlyReads() throws {
-        let (directory, _) = try Self.makeRun()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try RunStore.openReadOnly(at: directory)
-        defer { try? store.close() }
-        #expect(try store.query("SELECT id, seed FROM run").first?["id"] == "test-run")
-        #expect(try store.query("SELECT ? AS x", arguments: ["y"]).first?["x"] == "y")
-        for sql in ["DELETE FROM run", "  update run set id = 'x'", "WITH x AS (SELECT 1) DELETE FROM run", "PRAGMA user_version = 3"] {
-            do {
-                _ = try store.query(sql)
-                Issue.record("ran \(sql)")
-            } catch {
-                #expect(error.code == .invalidArgument || error.code == .io, "\(sql): \(error)")
-            }
-        }
-        #expect(try store.query("SELECT count(*) AS n FROM run").first?.int("n") == 1)
-    }
-
     @Test func aBadBindAddressIsAUsageError() {
         for text in ["127.0.0.1", "127.0.0.1:http", ":80", "127.0.0.1:70000"] {
             #expect(throws: RuntimeError.self) { _ = try OversightServer.Configuration.parseBind(text) }

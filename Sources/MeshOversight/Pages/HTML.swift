@@ -1,4 +1,5 @@
 import Foundation
+import MeshCore
 
 /// Small helpers for server-rendered HTML: escaping, simulated and wall times, the page frame.
 enum HTML {
@@ -20,11 +21,13 @@ enum HTML {
     }
 
     /// A simulated time (µs since the scenario started) as `d+h:mm` hours, e.g. `31.25 h`.
-    static func simTime(_ micros: Int64?) -> String {
-        guard let micros else { return "–" }
-        let hours = Double(micros) / 3_600_000_000
-        return String(format: "%.2f h", hours)
+    static func simTime(_ time: SimTime?) -> String {
+        guard let time else { return "–" }
+        return String(format: "%.2f h", self.hours(time))
     }
+
+    /// Simulated hours since the scenario started.
+    static func hours(_ time: SimTime) -> Double { Double(time.microseconds) / 3_600_000_000 }
 
     /// Parses the store's wall times (ISO-8601 UTC with milliseconds).
     static func wallDate(_ text: String?) -> Date? {
@@ -54,12 +57,8 @@ enum HTML {
     }
 
     /// The `[[name, value], …]` fields of a journal record.
-    static func fields(_ json: String?) -> [(String, String)] {
-        guard let json, let array = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[Any]] else { return [] }
-        return array.compactMap { pair in
-            guard pair.count == 2, let name = pair[0] as? String else { return nil }
-            return (name, (pair[1] as? String) ?? "\(pair[1])")
-        }
+    static func fields(_ record: LogicalRecord) -> [(String, String)] {
+        record.fields.map { ($0.name, $0.value) }
     }
 
     /// A JSON object's string values (metrics, hyperparameters, evidence).

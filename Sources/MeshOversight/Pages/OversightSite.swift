@@ -63,54 +63,34 @@ public struct OversightSite: Sendable {
                 ["run", "scenario", "seed", "state", "records", "digest", "simulated time"],
                 [[HTML.escape(status.runID), HTML.escape(status.scenario), "\(status.seed)", HTML.escape(status.state.rawValue),
                   "\(status.records)", "<code>\(HTML.escape(String((status.digest ?? "–").prefix(23))))…</code>",
-                  HTML.simTime(try store.query("SELECT max(time_us) AS t FROM logical_journal").first?.int("t"))]])
-            let agents = try store.query(
-                """
-                SELECT a.agent_id, a.incarnation, a.role, a.pid, a.host, a.joined_at, a.departed_at, a.departure,
-                    (SELECT count(*) FROM agents b WHERE b.agent_id = a.agent_id) AS incarnations,
-                    (SELECT max(p.wall_at) FROM physical_journal p WHERE p.agent = a.agent_id || '#' || a.incarnation) AS last_seen,
-                    (SELECT count(*) FROM physical_journal p WHERE p.agent = a.agent_id || '#' || a.incarnation AND p.kind = 'award') AS awards
-                FROM agents a
-                WHERE a.incarnation = (SELECT max(c.incarnation) FROM agents c WHERE c.agent_id = a.agent_id)
-                ORDER BY a.host, a.role, a.agent_id
-                """)
+                  HTML.simTime(try store.lastRecordTime())]])
+            let agents = try store.agentSummaries()
             let running = status.state == .running
             html += "<h2>Agents</h2><p>By host, role and instance. <i>Last seen</i> is the age of the agent's last journaled event "
                 + "(awards, results, joins); restarts are its incarnations after the first.</p>"
             var byHost: [String: [[String]]] = [:]
-            for row in agents {
-                let departure = row["departure"]
+            for agent in agents {
                 let health =
-                    departure.map { "<span class=\"bad\">departed (\(HTML.escape($0)))</span>" }
+                    agent.departure.map { "<span class=\"bad\">departed (\(HTML.escape($0)))</span>" }
                     ?? (running ? "<span class=\"ok\">up</span>" : "<span class=\"empty\">run not running</span>")
-                // The stored host may carry the agent's advertised services after it ("vm inference=…").
-                let host = (row["host"] ?? "?").split(separator: " ").first.map(String.init) ?? "?"
-                byHost[host, default: []].append([
-                    HTML.escape(row["role"] ?? ""), HTML.escape(row["agent_id"] ?? ""), row["pid"] ?? "–", health,
-                    running && departure == nil ? HTML.age(row["last_seen"], now: now) : "–",
-                    "\(max(0, (row.int("incarnations") ?? 1) - 1))", row["awards"] ?? "0",
+                byHost[agent.host ?? "?", default: []].append([
+                    HTML.escape(agent.role), HTML.escape(agent.id), agent.pid.map { "\($0)" } ?? "–", health,
+                    running && agent.departure == nil ? HTML.age(agent.lastSeen, now: now) : "–",
+                    "\(agent.restarts)", "\(agent.awards)",
                 ])
             }
             for host in byHost.keys.sorted() {
                 html += "<h3>host \(HTML.escape(host))</h3>"
                 html += HTML.table(["role", "instance", "pid", "health", "last seen", "restarts", "awards (this incarnation)"], byHost[host]!)
             }
-            let inFlight = try store.query(
-                """
-                SELECT p.task, p.agent, p.wall_at, p.detail FROM physical_journal p
-                WHERE p.kind = 'award' AND p.task NOT IN (SELECT task FROM task_results)
-                    AND p.id = (SELECT max(q.id) FROM physical_journal q WHERE q.kind = 'award' AND q.task = p.task)
-                ORDER BY p.id
-                """)
+            let inFlight = try store.inFlightAwards()
             html += "<h2>Hand-offs in flight</h2>" + HTML.table(
                 ["task", "awarded to", "award", "age"],
-                inFlight.map { [HTML.escape($0["task"] ?? ""), HTML.escape($0["agent"] ?? ""), HTML.escape($0["detail"] ?? ""),
-                                HTML.age($0["wall_at"], now: now)] }, empty: "nothing in flight")
-            let handoffs = try store.query(
-                "SELECT step, sum(status = 'done') AS done, sum(status = 'failed') AS failed, sum(duplicates) AS dup FROM task_results GROUP BY step ORDER BY step")
+                inFlight.map { [HTML.escape($0.task), HTML.escape($0.agent), HTML.escape($0.award), HTML.age($0.awardedAt, now: now)] },
+                empty: "nothing in flight")
             html += "<h2>Hand-offs by stage</h2>" + HTML.table(
                 ["stage (work)", "done", "failed", "duplicate results"],
-                handoffs.map { [HTML.escape($0["step"] ?? ""), $0["done"] ?? "0", $0["failed"] ?? "0", $0["dup"] ?? "0"] })
+                try store.handoffsByStage().map { [HTML.escape($0.stage), "\($0.done)", "\($0.failed)", "\($0.duplicates)"] })
             return html
         }
     }
@@ -135,32 +115,29 @@ public struct OversightSite: Sendable {
     /// `/usecases`: each use case's path through the stages, its current stage and blocking gate.
     public func useCasesPage() -> String {
         self.render(title: "use cases", path: "/usecases", refresh: true) { store in
-            let useCases = try store.query("SELECT * FROM use_cases ORDER BY id")
+            let useCases = try store.useCases()
             guard !useCases.isEmpty else { return "<p class=\"empty\">no use case registered yet</p>" }
             let pending = self.pendingGates()
             var html = "<h2>Use cases</h2>" + HTML.table(
                 ["use case", "title", "stage", "blocking gate", "since"],
-                useCases.map { row in
-                    let id = row["id"] ?? ""
-                    let gate = pending.first { $0.request.useCase == id }
+                useCases.map { useCase in
+                    let gate = pending.first { $0.request.useCase == useCase.id }
                     return [
-                        HTML.escape(id), HTML.escape(row["name"] ?? ""), "<b class=\"stage\">\(HTML.escape(row["stage"] ?? ""))</b>",
+                        HTML.escape(useCase.id), HTML.escape(useCase.name), "<b class=\"stage\">\(HTML.escape(useCase.stage))</b>",
                         gate.map { "<a href=\"/approvals#\(HTML.escape($0.id))\">\(HTML.escape($0.request.gate.rawValue))</a>" } ?? "–",
-                        HTML.simTime(row.int("updated_us")),
+                        HTML.simTime(useCase.updated),
                     ]
                 })
-            for row in useCases {
-                let id = row["id"] ?? ""
-                let records = try store.query(
-                    "SELECT time_us, kind, fields FROM logical_journal WHERE subject = ? AND kind != 'task.done' ORDER BY position",
-                    arguments: [id])
+            for useCase in useCases {
+                let id = useCase.id
+                let records = try store.records(.subject(id, excluding: ["task.done"]))
                 html += "<h2 id=\"uc-\(HTML.escape(id))\">\(HTML.escape(id))</h2>"
                 html += Self.timeline(id: id, records: records)
-                let shown = records.filter { $0["kind"] != "monitoring.window" }
+                let shown = records.filter { $0.kind != "monitoring.window" }
                 let windows = records.count - shown.count
                 html += HTML.table(
                     ["simulated time", "record", "fields"],
-                    shown.map { [HTML.simTime($0.int("time_us")), HTML.escape($0["kind"] ?? ""), HTML.pairs(HTML.fields($0["fields"]), limit: 8)] })
+                    shown.map { [HTML.simTime($0.time), HTML.escape($0.kind), HTML.pairs(HTML.fields($0), limit: 8)] })
                 if windows > 0 { html += "<p>… and \(windows) monitoring windows (see <a href=\"/monitoring\">monitoring</a>).</p>" }
             }
             return html
@@ -168,10 +145,10 @@ public struct OversightSite: Sendable {
     }
 
     /// A swim-lane timeline of one use case's records over simulated hours, as SVG.
-    static func timeline(id: String, records: [StoredRow]) -> String {
-        let points = records.compactMap { row -> (Double, Int, String)? in
-            guard let kind = row["kind"], let lane = self.lane(of: kind), let time = row.int("time_us") else { return nil }
-            return (Double(time) / 3_600_000_000, lane, kind)
+    static func timeline(id: String, records: [LogicalRecord]) -> String {
+        let points = records.compactMap { record -> (Double, Int, String)? in
+            guard let lane = self.lane(of: record.kind) else { return nil }
+            return (HTML.hours(record.time), lane, record.kind)
         }
         let end = max(1, points.map(\.0).max() ?? 1)
         let width = 900.0
@@ -232,19 +209,18 @@ public struct OversightSite: Sendable {
                     + "<button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button> "
                     + "<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></form></div>"
             }
-            let decided = try store.query("SELECT * FROM approvals ORDER BY decided_us, gate, subject")
+            let decided = try store.approvals()
             html += "<h2>Decisions (journaled)</h2>" + HTML.table(
                 ["simulated time", "gate", "subject", "decision", "who", "why"],
                 decided.map {
-                    [HTML.simTime($0.int("decided_us")), HTML.escape($0["gate"] ?? ""), HTML.escape($0["subject"] ?? ""),
-                     "<span class=\"\($0["decision"] == "approved" ? "ok" : "bad")\">\(HTML.escape($0["decision"] ?? ""))</span>",
-                     HTML.escape($0["decided_by"] ?? ""), HTML.escape($0["reason"] ?? "")]
+                    [HTML.simTime($0.time), HTML.escape($0.gate), HTML.escape($0.subject),
+                     "<span class=\"\($0.decision == .approved ? "ok" : "bad")\">\(HTML.escape($0.decision.rawValue))</span>",
+                     HTML.escape($0.decidedBy), HTML.escape($0.reason)]
                 }, empty: "no decision yet")
-            let gates = try store.query(
-                "SELECT time_us, subject, fields FROM logical_journal WHERE kind IN ('gate.decision', 'gate.escalated') ORDER BY position")
+            let gates = try store.records(.kinds(["gate.decision", "gate.escalated"]))
             html += "<h2>Every gate record</h2>" + HTML.table(
                 ["simulated time", "use case", "fields"],
-                gates.map { [HTML.simTime($0.int("time_us")), HTML.escape($0["subject"] ?? ""), HTML.pairs(HTML.fields($0["fields"]))] })
+                gates.map { [HTML.simTime($0.time), HTML.escape($0.subject), HTML.pairs(HTML.fields($0))] })
             return html
         }
     }
@@ -257,37 +233,33 @@ public struct OversightSite: Sendable {
     /// `/models`: the registry, aliases, alias history and each version's lineage as one chain.
     public func modelsPage() -> String {
         self.render(title: "models", path: "/models") { store in
-            let models = try store.query("SELECT * FROM models ORDER BY name")
+            let models = try store.models()
             guard !models.isEmpty else { return "<p class=\"empty\">no model registered yet</p>" }
             var html = ""
             for model in models {
-                let name = model["name"] ?? ""
-                html += "<h2>\(HTML.escape(name))</h2>"
-                let aliases = try store.query("SELECT * FROM model_aliases WHERE model = ? ORDER BY alias", arguments: [name])
+                html += "<h2>\(HTML.escape(model.name))</h2>"
+                let aliases = try store.aliases(of: model.name)
                 html += "<h3>Aliases</h3>" + HTML.table(
                     ["alias", "version", "set at", "by"],
-                    aliases.map { [HTML.escape($0["alias"] ?? ""), "v" + ($0["version"] ?? "?"), HTML.simTime($0.int("set_us")), HTML.escape($0["set_by"] ?? "")] })
-                let versions = try store.query("SELECT * FROM model_versions WHERE model = ? ORDER BY version", arguments: [name])
+                    aliases.map { [HTML.escape($0.alias), "v\($0.version)", HTML.simTime($0.setAt), HTML.escape($0.setBy)] })
+                let versions = try store.modelVersions(model.name)
                 html += "<h3>Versions</h3>" + HTML.table(
                     ["version", "dataset", "base", "hyperparameters", "seed", "metrics", "registered"],
                     versions.map {
-                        ["v" + ($0["version"] ?? "?"), "<code>\(HTML.escape(String(($0["dataset_hash"] ?? "").prefix(19))))…</code>",
-                         HTML.escape($0["base_model"] ?? ""), HTML.pairs(HTML.object($0["hyperparameters"])), HTML.escape($0["seed"] ?? ""),
-                         HTML.pairs(HTML.object($0["metrics"])), HTML.simTime($0.int("created_us"))]
+                        ["v\($0.version)", "<code>\(HTML.escape(String($0.datasetHash.prefix(19))))…</code>",
+                         HTML.escape($0.baseModel), HTML.pairs(HTML.object($0.hyperparametersJSON)), "\($0.seed)",
+                         HTML.pairs(HTML.object($0.metricsJSON)), HTML.simTime($0.created)]
                     })
-                let production = aliases.first { $0["alias"] == "production" }?.int("version")
+                let production = aliases.first { $0.alias == "production" }?.version
                 for version in versions.reversed() {
-                    guard let number = version.int("version") else { continue }
-                    html += try self.lineage(
-                        store: store, model: name, useCase: model["use_case"] ?? name, version: version, number: number,
-                        inProduction: number == production)
+                    html += try self.lineage(store: store, useCase: model.useCase, version: version, inProduction: version.version == production)
                 }
-                let history = try store.query("SELECT * FROM model_alias_history WHERE model = ? ORDER BY id", arguments: [name])
+                let history = try store.aliasHistory(of: model.name)
                 html += "<h3>Alias history</h3>" + HTML.table(
                     ["simulated time", "alias", "version", "previous", "by", "why"],
                     history.map {
-                        [HTML.simTime($0.int("set_us")), HTML.escape($0["alias"] ?? ""), "v" + ($0["version"] ?? "?"),
-                         $0["previous_version"].map { "v" + $0 } ?? "–", HTML.escape($0["set_by"] ?? ""), HTML.escape($0["reason"] ?? "")]
+                        [HTML.simTime($0.time), HTML.escape($0.alias), "v\($0.version)", $0.previousVersion.map { "v\($0)" } ?? "–",
+                         HTML.escape($0.setBy), HTML.escape($0.reason)]
                     })
             }
             return html
@@ -295,62 +267,50 @@ public struct OversightSite: Sendable {
     }
 
     /// One version's lineage: data → trial → metrics → optimisation and serving test → approvals → alerts.
-    func lineage(
-        store: RunStore, model: String, useCase: String, version: StoredRow, number: Int64, inProduction: Bool
-    ) throws -> String {
-        let tag = "\(model)@v\(number)"
+    func lineage(store: RunStore, useCase: String, version: MeshStore.ModelVersionRecord, inProduction: Bool) throws -> String {
+        let tag = "\(version.model)@v\(version.version)"
         var items: [String] = []
-        if let hash = version["dataset_hash"], let dataset = try store.query(
-            "SELECT * FROM dataset_versions WHERE content_hash = ?", arguments: [hash]).first
-        {
-            let record = try store.query(
-                "SELECT fields FROM logical_journal WHERE kind = 'dataset.version' AND json_extract(fields, '$[0][1]') = ? LIMIT 1",
-                arguments: [hash]
-            ).first.map { Dictionary(HTML.fields($0["fields"]), uniquingKeysWith: { a, _ in a }) } ?? [:]
-            items.append("<b>data</b> <code>\(HTML.escape(String(hash.prefix(23))))…</code> (\(HTML.escape(dataset["name"] ?? "")), "
-                + "\(dataset["rows"] ?? "?") rows, split \(HTML.escape(record["rows"] ?? "?"))"
+        if let dataset = try store.datasetVersion(version.datasetHash) {
+            let hash = version.datasetHash
+            let record = try store.records(.kindsWithFirstField(["dataset.version"], value: hash)).first
+                .map { Dictionary(HTML.fields($0), uniquingKeysWith: { a, _ in a }) } ?? [:]
+            items.append("<b>data</b> <code>\(HTML.escape(String(hash.prefix(23))))…</code> (\(HTML.escape(dataset.name)), "
+                + "\(dataset.rows) rows, split \(HTML.escape(record["rows"] ?? "?"))"
                 + (record["extra_rows"].map { ", \(HTML.escape($0)) labelled rows from the live stream added" } ?? "") + ")")
             // A retraining's generation links the dataset to the alerts that asked for it.
             if let generation = record["generation"] {
-                for retrain in try store.query(
-                    "SELECT time_us, kind, fields FROM logical_journal WHERE subject = ? AND kind IN ('retrain.requested', 'model.retrained') ORDER BY position",
-                    arguments: [useCase])
-                {
-                    let fields = HTML.fields(retrain["fields"])
+                for retrain in try store.records(.subjectAndKinds(useCase, ["retrain.requested", "model.retrained"])) {
+                    let fields = HTML.fields(retrain)
                     guard fields.contains(where: { $0 == ("generation", generation) }) else { continue }
-                    items.append("<b>\(retrain["kind"] == "retrain.requested" ? "retraining asked" : "retrained")</b> at "
-                        + "\(HTML.simTime(retrain.int("time_us"))): " + HTML.pairs(fields.filter { $0.0 != "generation" && $0.0 != "weights" }))
+                    items.append("<b>\(retrain.kind == "retrain.requested" ? "retraining asked" : "retrained")</b> at "
+                        + "\(HTML.simTime(retrain.time)): " + HTML.pairs(fields.filter { $0.0 != "generation" && $0.0 != "weights" }))
                 }
             }
         }
-        let records = try store.query(
-            """
-            SELECT time_us, kind, fields FROM logical_journal
-            WHERE kind IN ('model.registered', 'model.optimized', 'pipeline.deployed', 'pipeline.tested', 'pipeline.promoted', 'model.retrained')
-                AND json_extract(fields, '$[0][1]') = ? ORDER BY position
-            """, arguments: [tag])
-        if let registered = records.first(where: { $0["kind"] == "model.registered" }) {
-            let fields = HTML.fields(registered["fields"]).filter { ["architecture", "base", "learning_rate", "epochs", "seed"].contains($0.0) }
+        let records = try store.records(
+            .kindsWithFirstField(
+                ["model.registered", "model.optimized", "pipeline.deployed", "pipeline.tested", "pipeline.promoted", "model.retrained"],
+                value: tag))
+        if let registered = records.first(where: { $0.kind == "model.registered" }) {
+            let fields = HTML.fields(registered).filter { ["architecture", "base", "learning_rate", "epochs", "seed"].contains($0.0) }
             items.append("<b>trial</b> " + HTML.pairs(fields))
         }
-        items.append("<b>metrics</b> " + HTML.pairs(HTML.object(version["metrics"])))
-        for record in records where record["kind"] != "model.registered" {
-            items.append("<b>\(HTML.escape(record["kind"] ?? ""))</b> at \(HTML.simTime(record.int("time_us"))): "
-                + HTML.pairs(HTML.fields(record["fields"]).filter { $0.0 != "version" }, limit: 6))
+        items.append("<b>metrics</b> " + HTML.pairs(HTML.object(version.metricsJSON)))
+        for record in records where record.kind != "model.registered" {
+            items.append("<b>\(HTML.escape(record.kind))</b> at \(HTML.simTime(record.time)): "
+                + HTML.pairs(HTML.fields(record).filter { $0.0 != "version" }, limit: 6))
         }
-        for approval in try store.query("SELECT * FROM approvals WHERE subject = ? ORDER BY decided_us", arguments: [tag]) {
-            items.append("<b>approval</b> \(HTML.escape(approval["gate"] ?? "")): <b class=\"\(approval["decision"] == "approved" ? "ok" : "bad")\">"
-                + "\(HTML.escape(approval["decision"] ?? ""))</b> by \(HTML.escape(approval["decided_by"] ?? "")) at "
-                + "\(HTML.simTime(approval.int("decided_us"))) — \(HTML.escape(approval["reason"] ?? ""))")
+        for approval in try store.approvals() where approval.subject == tag {
+            items.append("<b>approval</b> \(HTML.escape(approval.gate)): <b class=\"\(approval.decision == .approved ? "ok" : "bad")\">"
+                + "\(HTML.escape(approval.decision.rawValue))</b> by \(HTML.escape(approval.decidedBy)) at "
+                + "\(HTML.simTime(approval.time)) — \(HTML.escape(approval.reason))")
         }
-        let alerts = try store.query(
-            "SELECT * FROM alerts WHERE subject = ? AND json_extract(evidence, '$.version') = ? ORDER BY since_us",
-            arguments: [model, String(number)])
-        for alert in alerts {
-            items.append("<b class=\"bad\">alert</b> \(HTML.escape(alert["rule"] ?? "")) \(HTML.escape(alert["state"] ?? "")) since "
-                + "\(HTML.simTime(alert.int("since_us")))")
+        for alert in try store.allAlerts()
+        where alert.subject == version.model && HTML.object(alert.evidenceJSON).contains(where: { $0 == ("version", "\(version.version)") }) {
+            items.append("<b class=\"bad\">alert</b> \(HTML.escape(alert.rule)) \(HTML.escape(alert.state.rawValue)) since "
+                + "\(HTML.simTime(alert.since))")
         }
-        let heading = inProduction ? "Why v\(number) is in production" : "Lineage of v\(number)"
+        let heading = inProduction ? "Why v\(version.version) is in production" : "Lineage of v\(version.version)"
         return "<h3>\(heading)</h3><ol class=\"chain\">" + items.map { "<li>\($0)</li>" }.joined() + "</ol>"
     }
 
@@ -359,31 +319,29 @@ public struct OversightSite: Sendable {
     /// `/monitoring`: accuracy, latency and drift over simulated time, and the alert history.
     public func monitoringPage() -> String {
         self.render(title: "monitoring", path: "/monitoring", refresh: true) { store in
-            let windows = try store.query(
-                "SELECT time_us, subject, fields FROM logical_journal WHERE kind = 'monitoring.window' ORDER BY position")
+            let windows = try store.records(.kinds(["monitoring.window"]))
             var html = ""
             if windows.isEmpty {
                 html += "<p class=\"empty\">no monitoring window yet</p>"
             }
-            let bySubject = Dictionary(grouping: windows, by: { $0["subject"] ?? "" })
+            let bySubject = Dictionary(grouping: windows, by: \.subject)
             for subject in bySubject.keys.sorted() {
                 html += "<h2>\(HTML.escape(subject))</h2>" + (try self.monitoringCharts(store: store, subject: subject, windows: bySubject[subject]!))
             }
-            let alerts = try store.query("SELECT * FROM alerts ORDER BY since_us, id")
             html += "<h2>Alert history</h2>" + HTML.table(
                 ["rule", "subject", "state", "since", "resolved", "evidence"],
-                alerts.map {
-                    [HTML.escape($0["rule"] ?? ""), HTML.escape($0["subject"] ?? ""),
-                     "<span class=\"\($0["state"] == "firing" ? "bad" : "ok")\">\(HTML.escape($0["state"] ?? ""))</span>",
-                     HTML.simTime($0.int("since_us")), HTML.simTime($0.int("resolved_us")), HTML.pairs(HTML.object($0["evidence"]))]
+                try store.allAlerts().map {
+                    [HTML.escape($0.rule), HTML.escape($0.subject),
+                     "<span class=\"\($0.state == .firing ? "bad" : "ok")\">\(HTML.escape($0.state.rawValue))</span>",
+                     HTML.simTime($0.since), HTML.simTime($0.resolved), HTML.pairs(HTML.object($0.evidenceJSON))]
                 }, empty: "no alert")
             return html
         }
     }
 
-    func monitoringCharts(store: RunStore, subject: String, windows: [StoredRow]) throws -> String {
-        let parsed = windows.map { row -> (hours: Double, fields: [String: String]) in
-            (Double(row.int("time_us") ?? 0) / 3_600_000_000, Dictionary(HTML.fields(row["fields"]), uniquingKeysWith: { a, _ in a }))
+    func monitoringCharts(store: RunStore, subject: String, windows: [LogicalRecord]) throws -> String {
+        let parsed = windows.map { record -> (hours: Double, fields: [String: String]) in
+            (HTML.hours(record.time), Dictionary(HTML.fields(record), uniquingKeysWith: { a, _ in a }))
         }
         let start = parsed.first?.hours ?? 0
         let end = max(start + 1, parsed.last?.hours ?? 1)
@@ -392,8 +350,8 @@ public struct OversightSite: Sendable {
                 window.fields[key].flatMap(Double.init).map { SVGChart.Point(x: window.hours, y: $0 / scale, label: "\(key) \($0)") }
             }
         }
-        let alertMarkers = try store.query("SELECT rule, since_us FROM alerts WHERE subject = ? ORDER BY since_us", arguments: [subject])
-            .map { SVGChart.Marker(x: Double($0.int("since_us") ?? 0) / 3_600_000_000, label: $0["rule"] ?? "", color: "#c62828") }
+        let alertMarkers = try store.allAlerts().filter { $0.subject == subject }
+            .map { SVGChart.Marker(x: HTML.hours($0.since), label: $0.rule, color: "#c62828") }
         let slug = subject.filter { $0.isLetter || $0.isNumber }
         var accuracy = SVGChart(
             id: "acc-\(slug)", title: "Accuracy on the live stream", xLabel: "simulated hours", yLabel: "accuracy", xRange: start...end)
@@ -412,13 +370,11 @@ public struct OversightSite: Sendable {
         drift.markers = alertMarkers
         // Window latencies are physical telemetry (`window.inference_ms`), keyed by the window's task.
         let hoursOfWindow = Dictionary(parsed.compactMap { window in window.fields["window"].map { ($0, window.hours) } }, uniquingKeysWith: { a, _ in a })
-        let telemetry = try store.query(
-            "SELECT task, detail FROM physical_journal WHERE kind = 'telemetry' AND task LIKE ? ORDER BY id",
-            arguments: ["uc/\(subject)/window/%"])
+        let telemetry = try store.physicalEvents(kind: "telemetry", taskPrefix: "uc/\(subject)/window/")
         var latency: [SVGChart.Point] = []
-        for row in telemetry {
-            guard let task = row["task"], let window = task.split(separator: "/").last.map(String.init), let hours = hoursOfWindow[window],
-                let detail = row["detail"], let range = detail.range(of: "window.inference_ms="),
+        for (_, task, detail) in telemetry {
+            guard let window = task.split(separator: "/").last.map(String.init), let hours = hoursOfWindow[window],
+                let range = detail.range(of: "window.inference_ms="),
                 let ms = Double(detail[range.upperBound...].prefix { $0 != " " })
             else { continue }
             latency.append(SVGChart.Point(x: hours, y: ms, label: "window \(window): \(ms) ms"))
