@@ -146,6 +146,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test support for processes: the built `meshwork` binary run as a user runs it, with a
+        // timeout and its pid killed; shared by the test targets that start processes.
+        .target(name: "MeshProcessTesting", swiftSettings: swiftSettings),
         .executableTarget(
             name: "meshwork",
             dependencies: [
@@ -163,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshworkTests",
-            dependencies: ["MeshCore", "MeshRuntime", "MeshStore", "MeshServer", "MeshZeroMQ"],
+            dependencies: ["MeshCore", "MeshRuntime", "MeshStore", "MeshServer", "MeshZeroMQ", "MeshProcessTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore", "MeshTesting"], swiftSettings: swiftSettings),
@@ -172,7 +175,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshStoreTests",
-            dependencies: ["MeshCore", "MeshStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["MeshCore", "MeshStore", "MeshProcessTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         // The compute node's protocol end to end: codec, ComputeNode on real data, ComputeWorker in a mesh.
@@ -200,13 +203,13 @@ let package = Package(
         // The oversight page and /metrics over real HTTP on 127.0.0.1 (port 0); its browser test.
         .testTarget(
             name: "MeshOversightTests",
-            dependencies: ["MeshOversight", "MeshStore", "MeshRuntime", "MeshCore"],
+            dependencies: ["MeshOversight", "MeshStore", "MeshRuntime", "MeshCore", "MeshProcessTesting"],
             exclude: ["scripts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MeshComputeTests",
-            dependencies: ["MeshCompute", "MeshCore"],
+            dependencies: ["MeshCompute", "MeshCore", "MeshProcessTesting"],
             resources: [.copy("Resources/mlp-int8-vectors.json")],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import MeshProcessTesting
 import Testing
 
 /// `meshwork train` and `doctor` as a user runs them: the built binary, its exit status, stdout
@@ -12,8 +13,7 @@ struct CommandLineTests {
     }
 
     /// The `meshwork` built beside this test bundle (`swift test` builds the executables too).
-    static let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        .deletingLastPathComponent().appendingPathComponent("meshwork")
+    static let executable = URL(fileURLWithPath: MeshworkBinary.path)
 
     /// Runs the binary on a thread of its own: its blocking reads and wait must not hold one of
     /// the cooperative pool's threads (two on a 2-core machine) while other tests wait for them.

@@ -1,4 +1,5 @@
 import Foundation
+import MeshProcessTesting
 import MeshCore
 import MeshStore
 import Testing
@@ -18,21 +19,7 @@ struct OversightProcessTests {
             human: { live: true, live_timeout_seconds: 300 }
         """
 
-    static let servingScenario = """
-        name: lifecycle-small
-        seed: 42
-        workflow:
-          lifecycle:
-            use_cases: [agents/usecases/digits.yaml]
-            search: { rung_epochs: [2, 4], max_models: 1 }
-            serving: { load_milliseconds: 300 }
-            monitoring:
-              hours: 8
-              window_rows: 60
-              drift: { at_hour: 2 }
-              alerts: [{ name: DataDrift, condition: drift }]
-              retrain: { windows: 2, epochs: 10 }
-        """
+    static let servingScenario = TestScenarios.smallLifecycle()
 
     /// Reads `runs/<id>/oversight.json` once `up` wrote it.
     static func oversight(runs: String) throws -> (run: String, url: String, token: String)? {
@@ -54,10 +41,10 @@ struct OversightProcessTests {
             Support.meshwork, ["up", scenario, "--json", "--quiet", "--runs", runs], in: Support.repositoryRoot, logs: directory + "/up")
         defer { up.stop() }
 
-        let (run, url, token) = try await Support.eventually("oversight.json") { try Self.oversight(runs: runs) }
+        let (run, url, token) = try await eventually("oversight.json") { try Self.oversight(runs: runs) }
         #expect(up.stderr.contains("oversight: \(url)/?token=\(token)"), "\(up.stderr)")
         let first = "uc.digits-classifier.gate-usecase-approval"
-        _ = try await Support.eventually("the use-case approval gate", timeout: .seconds(240)) {
+        _ = try await eventually("the use-case approval gate", timeout: .seconds(240)) {
             FileManager.default.fileExists(atPath: run + "/gates/\(first).json") ? true : nil
         }
         let useCases = try await Support.get(url + "/usecases")
@@ -73,7 +60,7 @@ struct OversightProcessTests {
             let browser = try await Support.run(
                 "/usr/bin/env",
                 ["python3", Support.client, "browser", url, token, first, "--who", "browser-tester", "--reason", "feasible, go"],
-                timeout: 180)
+                timeout: .seconds(180))
             #expect(browser.status == 0, "browser: \(browser.stdout) \(browser.stderr)")
             #expect(browser.stdout.contains("decided="), "\(browser.stdout)")
         } else {
@@ -85,7 +72,7 @@ struct OversightProcessTests {
 
         // The use case moves on: the decision is journaled (through the coordinator) and the next gate waits.
         let second = "uc.digits-classifier.gate-model-acceptance"
-        _ = try await Support.eventually("the model-acceptance gate", timeout: .seconds(300)) {
+        _ = try await eventually("the model-acceptance gate", timeout: .seconds(300)) {
             FileManager.default.fileExists(atPath: run + "/gates/\(second).json") ? true : nil
         }
         let store = try RunStore.openReadOnly(at: run)
@@ -123,13 +110,13 @@ struct OversightProcessTests {
         let scenario = directory + "/serving.yaml"
         try Self.servingScenario.write(toFile: scenario, atomically: true, encoding: .utf8)
         let runs = directory + "/runs"
-        let ran = try await Support.run(Support.meshwork, ["run", scenario, "--json", "--quiet", "--runs", runs], timeout: 600)
+        let ran = try await Support.run(Support.meshwork, ["run", scenario, "--json", "--quiet", "--runs", runs], timeout: .seconds(600))
         #expect(ran.status == 0, "\(ran.stderr)")
         let run = runs + "/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: runs).first))
 
         let serve = try Support.Child(Support.meshwork, ["serve", run, "--log-format", "json"], in: Support.repositoryRoot, logs: directory + "/serve")
         defer { serve.stop() }
-        let url = try await Support.eventually("the served URL", timeout: .seconds(60)) { () -> String? in
+        let url = try await eventually("the served URL", timeout: .seconds(60)) { () -> String? in
             guard let line = serve.stdout.split(separator: "\n").first(where: { $0.hasPrefix("oversight: ") }) else { return nil }
             return line.dropFirst("oversight: ".count).split(separator: " ").first.map { String($0.dropLast()) }
         }
@@ -166,7 +153,7 @@ struct OversightProcessTests {
         let refused = try await Support.post(url, gate: "uc.x", ["--token", "t", "--origin", url, "--csrf", "00"])
         #expect(refused.status == 403, "\(refused)")
         // --log-format json: one object a line, with the run's id as metadata.
-        let logLine = try await Support.eventually("the refusal's log line", timeout: .seconds(10)) {
+        let logLine = try await eventually("the refusal's log line", timeout: .seconds(10)) {
             serve.stderr.split(separator: "\n").first { $0.contains("refused a decision") }
         }
         let log = try JSONSerialization.jsonObject(with: Data(logLine.utf8)) as? [String: String]
@@ -180,9 +167,9 @@ struct OversightProcessTests {
     @Test func serveRefusesADirectoryThatIsNotARun() async throws {
         let directory = try Support.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let result = try await Support.run(Support.meshwork, ["serve", directory], timeout: 30)
+        let result = try await Support.run(Support.meshwork, ["serve", directory], timeout: .seconds(30))
         #expect(result.status == 2 && result.stderr.contains("not a run directory"), "\(result.stderr)")
-        let bad = try await Support.run(Support.meshwork, ["serve", directory, "--bind", "nowhere"], timeout: 30)
+        let bad = try await Support.run(Support.meshwork, ["serve", directory, "--bind", "nowhere"], timeout: .seconds(30))
         #expect(bad.status == 2, "\(bad.stderr)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MeshProcessTesting
 import Synchronization
 import Testing
 
@@ -14,21 +15,10 @@ enum Support {
     }
 
     /// The `meshwork` binary beside the test bundle.
-    static var meshwork: String {
-        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("meshwork").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return ".build/debug/meshwork"
-    }
+    static var meshwork: String { MeshworkBinary.path }
 
     static func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "meshwork-oversight-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+        try MeshworkBinary.temporaryDirectory(prefix: "meshwork-oversight-")
     }
 
     /// Whether a command is on the PATH.
@@ -87,40 +77,9 @@ enum Support {
         }
     }
 
-    /// Runs a short command to its end on a thread of its own; killed by pid after `timeout`.
-    static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 120) async throws -> (status: Int32, stdout: String, stderr: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                do {
-                    let directory = NSTemporaryDirectory() + "meshwork-oversight-run-" + UUID().uuidString.prefix(8)
-                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                    defer { try? FileManager.default.removeItem(atPath: directory) }
-                    let child = try Child(executable, arguments, in: repositoryRoot, logs: directory + "/out")
-                    let deadline = Date().addingTimeInterval(timeout)
-                    while child.isRunning, Date() < deadline { usleep(50_000) }
-                    if child.isRunning { child.stop() }
-                    child.process.waitUntilExit()
-                    continuation.resume(returning: (child.process.terminationStatus, child.stdout, child.stderr))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }.start()
-        }
-    }
-
-    /// Polls `body` until it returns a value or `timeout` passes.
-    static func eventually<T>(_ what: String, timeout: Duration = .seconds(400), _ body: () async throws -> T?) async throws -> T {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let value = try? await body() { return value }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        throw TimedOut(what: what)
-    }
-
-    struct TimedOut: Error, CustomStringConvertible {
-        var what: String
-        var description: String { "timed out waiting for \(self.what)" }
+    /// Runs a short command to its end; killed by pid after `timeout`.
+    static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(120)) async throws -> MeshworkBinary.Result {
+        try await MeshworkBinary.run(executable: executable, arguments, in: self.repositoryRoot, timeout: timeout)
     }
 
     /// `oversight_client.py post …`: the status code and the body.
@@ -128,7 +87,7 @@ enum Support {
         let result = try await self.run("/usr/bin/env", ["python3", self.client, "post", url, gate] + options)
         let lines = result.stdout.split(separator: "\n", maxSplits: 1)
         guard let first = lines.first, first.hasPrefix("STATUS ") else {
-            throw TimedOut(what: "a status from the client (stderr: \(result.stderr))")
+            throw MeshProcessTesting.TimedOut(what: "a status from the client (stderr: \(result.stderr))")
         }
         return (Int(first.dropFirst(7)) ?? 0, lines.count > 1 ? String(lines[1]) : "")
     }

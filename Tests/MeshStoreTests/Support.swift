@@ -1,5 +1,6 @@
 import Foundation
 import MeshCore
+import MeshProcessTesting
 import MeshStore
 import Synchronization
 import Testing
@@ -43,16 +44,7 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 }
 
 /// The built `meshwork` binary next to the test bundle (SwiftPM builds executables before tests).
-var meshworkBinary: String {
-    let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-    while directory.path != "/" {
-        let candidate = directory.appendingPathComponent("meshwork").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    return ".build/debug/meshwork"
-}
+var meshworkBinary: String { MeshworkBinary.path }
 
 /// Runs a command to its end and returns (status, stdout + stderr).
 @discardableResult

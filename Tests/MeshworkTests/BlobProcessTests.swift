@@ -1,4 +1,5 @@
 import Foundation
+import MeshProcessTesting
 import MeshCore
 import Synchronization
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import MeshProcessTesting
 import MeshStore
 import Synchronization
 import Testing
@@ -103,22 +104,7 @@ struct MultiHostTests {
     }
 
     /// A lifecycle small enough to still be running when the link is cut, and quick in debug builds.
-    static let smallLifecycle = """
-        name: lifecycle-hosts
-        seed: 42
-        workflow:
-          lifecycle:
-            use_cases: [agents/usecases/digits.yaml]
-            search: { rung_epochs: [2, 4], max_models: 1 }
-            serving: { load_milliseconds: 300 }
-            monitoring:
-              hours: 12
-              window_rows: 60
-              drift: { at_hour: 2 }
-              alerts: [{ name: DataDrift, condition: drift }]
-              retrain: { windows: 2, epochs: 10 }
-        agents: { compute: 2 }
-        """
+    static let smallLifecycle = TestScenarios.smallLifecycle(name: "lifecycle-hosts", hours: 12, agents: "{ compute: 2 }")
 }
 
 /// Three namespaces from `scripts/netns-hosts.sh`, under a prefix of their own so that concurrent

@@ -1,4 +1,5 @@
 import Foundation
+import MeshProcessTesting
 import MeshCore
 import MeshServer
 import MeshStore
@@ -169,24 +170,12 @@ struct ProcessMeshTests {
     @Test func theLifecycleRunsAcrossProcessesFromIntakeToARetrainedModelInProduction() async throws {
         let directory = try MeshworkBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Nobody listens at the webhook: delivery fails, the run does not. `run` (one process)
+        // must agree with two agents for several roles.
         let scenario = try MeshworkBinary.writeScenario(
-            """
-            name: lifecycle-small
-            seed: 42
-            workflow:
-              lifecycle:
-                use_cases: [agents/usecases/digits.yaml]
-                search: { rung_epochs: [2, 4], max_models: 1 }
-                serving: { load_milliseconds: 300 }
-                monitoring:
-                  hours: 8
-                  window_rows: 60
-                  drift: { at_hour: 2 }
-                  alerts: [{ name: DataDrift, condition: drift }]
-                  retrain: { windows: 2, epochs: 10 }
-                  webhook: http://127.0.0.1:9/alerts   # nobody listens: delivery fails, the run does not
-            agents: { data: 2, pipeline: 2, monitoring: 2, compute: 2 }   # run (one process) must agree
-            """, named: "lifecycle.yaml", in: directory)
+            TestScenarios.smallLifecycle(
+                monitoring: ["webhook: http://127.0.0.1:9/alerts"], agents: "{ data: 2, pipeline: 2, monitoring: 2, compute: 2 }"),
+            named: "lifecycle.yaml", in: directory)
         let runs = directory + "/runs"
         let up = try await MeshworkBinary.run(["up", scenario, "--json", "--quiet", "--runs", runs], in: Self.repositoryRoot)
         #expect(up.status == 0, "stderr: \(up.stderr)")

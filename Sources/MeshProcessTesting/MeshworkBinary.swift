@@ -1,19 +1,27 @@
-import Foundation
-import MeshStore
+public import Foundation
 import Synchronization
 import Testing
 
 /// Runs the built `meshwork` binary as a user would, with a hard timeout and every child killed
-/// by pid when it ends (STYLE.md §8, layer 4).
-struct MeshworkBinary {
+/// by pid when it ends (STYLE.md §8, layer 4). Shared by every test target that runs processes.
+public enum MeshworkBinary {
     /// The result of one invocation.
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    public struct Result: Sendable {
+        /// The exit status (a signal's number for a killed process).
+        public var status: Int32
+        /// Everything written to stdout.
+        public var stdout: String
+        /// Everything written to stderr.
+        public var stderr: String
+
+        public init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
 
         /// The last line of stdout, parsed as a JSON object.
-        var json: [String: Any]? {
+        public var json: [String: Any]? {
             guard let line = self.stdout.split(separator: "\n").last,
                 let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             else { return nil }
@@ -22,7 +30,7 @@ struct MeshworkBinary {
     }
 
     /// The binary next to the test bundle (SwiftPM builds executables before tests).
-    static var path: String {
+    public static var path: String {
         let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
         while directory.path != "/" {
@@ -33,23 +41,34 @@ struct MeshworkBinary {
         return ".build/debug/meshwork"
     }
 
-    /// A fresh temporary directory for one test.
-    static func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "meshwork-test-" + UUID().uuidString.prefix(8)
+    /// A fresh temporary directory for one test; the caller removes it.
+    public static func temporaryDirectory(prefix: String = "meshwork-test-") throws -> String {
+        let path = NSTemporaryDirectory() + prefix + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
-    /// Runs `meshwork arguments…` in `directory`; kills it by pid if it outlives `timeout`.
-    /// `whileRunning` gets the pid once started (to signal it, say).
-    static func run(
+    /// Runs `meshwork arguments…` in `directory`; kills it by pid if it outlives `timeout`
+    /// (and records a test issue). `whileRunning` gets the pid once started (to signal it, say).
+    public static func run(
+        _ arguments: [String],
+        in directory: String,
+        timeout: Duration = .seconds(180),
+        whileRunning: (@Sendable (Int32) async -> Void)? = nil
+    ) async throws -> Result {
+        try await self.run(executable: self.path, arguments, in: directory, timeout: timeout, whileRunning: whileRunning)
+    }
+
+    /// Runs any executable as ``run(_:in:timeout:whileRunning:)`` runs `meshwork`.
+    public static func run(
+        executable: String,
         _ arguments: [String],
         in directory: String,
         timeout: Duration = .seconds(180),
         whileRunning: (@Sendable (Int32) async -> Void)? = nil
     ) async throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: self.path)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let out = Pipe()
@@ -69,7 +88,7 @@ struct MeshworkBinary {
         let stderrData = await stderr.data()
         process.waitUntilExit()
         if watchdog.fired {
-            Issue.record("meshwork \(arguments.joined(separator: " ")) timed out after \(timeout)")
+            Issue.record("\(executable) \(arguments.joined(separator: " ")) timed out after \(timeout)")
         }
         return Result(
             status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
@@ -77,46 +96,14 @@ struct MeshworkBinary {
     }
 
     /// Writes a scenario file into `directory` and returns its path.
-    static func writeScenario(_ text: String, named name: String, in directory: String) throws -> String {
+    public static func writeScenario(_ text: String, named name: String, in directory: String) throws -> String {
         let path = directory + "/" + name
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    /// The pids of the processes a run's physical journal says joined (empty before the database exists).
-    static func joinedPIDs(runDirectory: String) -> [Int32] {
-        self.pids(runDirectory: runDirectory, kinds: ["joined"])
-    }
-
-    /// Every pid the physical journal names: agents that joined and coordinators that started.
-    static func startedPIDs(runDirectory: String) -> [Int32] {
-        self.pids(runDirectory: runDirectory, kinds: ["joined", "coordinator-started"])
-    }
-
-    static func pids(runDirectory: String, kinds: [String]) -> [Int32] {
-        guard FileManager.default.fileExists(atPath: runDirectory + "/mesh.sqlite"),
-            let store = try? RunStore.openReadOnly(at: runDirectory)
-        else { return [] }
-        defer { try? store.close() }
-        return kinds.flatMap { kind in
-            ((try? store.physicalEvents(kind: kind)) ?? []).compactMap { event -> Int32? in
-                guard let range = event.detail.range(of: "pid=") else { return nil }
-                return Int32(event.detail[range.upperBound...].prefix { $0.isNumber })
-            }
-        }
-    }
-
-    /// How many logical records the run has journaled so far (0 before the database exists).
-    static func journaledRecords(runDirectory: String) -> UInt64 {
-        guard FileManager.default.fileExists(atPath: runDirectory + "/mesh.sqlite"),
-            let store = try? RunStore.openReadOnly(at: runDirectory)
-        else { return 0 }
-        defer { try? store.close() }
-        return (try? store.journalHead().count) ?? 0
-    }
-
     /// Whether `pid` is a live process (not a zombie).
-    static func isAlive(_ pid: Int32) -> Bool {
+    public static func isAlive(_ pid: Int32) -> Bool {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
         let state = status.split(separator: ")").last?.split(separator: " ").first
         return state != "Z" && state != "X"
@@ -124,12 +111,12 @@ struct MeshworkBinary {
 }
 
 /// Reads a pipe to its end on a thread of its own.
-final class PipeReader: @unchecked Sendable {
+public final class PipeReader: @unchecked Sendable {
     // Written once by the reading thread before `done` is signalled, read after.
     private var result = Data()
     private let done = DispatchSemaphore(value: 0)
 
-    init(_ handle: FileHandle) {
+    public init(_ handle: FileHandle) {
         let thread = Thread { [self] in
             self.result = handle.readDataToEndOfFile()
             self.done.signal()
@@ -138,7 +125,7 @@ final class PipeReader: @unchecked Sendable {
     }
 
     /// The pipe's whole content, once the writer closed it.
-    func data() async -> Data {
+    public func data() async -> Data {
         await withCheckedContinuation { continuation in
             Thread {
                 self.done.wait()
@@ -149,10 +136,10 @@ final class PipeReader: @unchecked Sendable {
 }
 
 /// Kills a process by pid if it outlives its timeout; runs on a thread of its own.
-final class Watchdog: Sendable {
+public final class Watchdog: Sendable {
     private let state = Mutex((cancelled: false, fired: false))
 
-    init(pid: Int32, timeout: Duration) {
+    public init(pid: Int32, timeout: Duration) {
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18
         Thread { [self] in
             let deadline = Date().addingTimeInterval(seconds)
@@ -169,8 +156,26 @@ final class Watchdog: Sendable {
     }
 
     /// Whether the timeout passed and the process was killed.
-    var fired: Bool { self.state.withLock { $0.fired } }
+    public var fired: Bool { self.state.withLock { $0.fired } }
 
     /// Stops watching.
-    func cancel() { self.state.withLock { $0.cancelled = true } }
+    public func cancel() { self.state.withLock { $0.cancelled = true } }
+}
+
+/// Polls `body` until it returns a value or `timeout` passes (then throws ``TimedOut``).
+public func eventually<T>(_ what: String, timeout: Duration = .seconds(400), _ body: () async throws -> T?) async throws -> T {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let value = try? await body() { return value }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    throw TimedOut(what: what)
+}
+
+/// What ``eventually(_:timeout:_:)`` throws when its condition never held.
+public struct TimedOut: Error, CustomStringConvertible {
+    /// What was waited for.
+    public var what: String
+    public init(what: String) { self.what = what }
+    public var description: String { "timed out waiting for \(self.what)" }
 }
