@@ -8,6 +8,11 @@
 #                                                             with a reset for SECONDS (nftables)
 #   scripts/netns-hosts.sh loss  PREFIX HOST PERCENT SECONDS  HOST drops PERCENT % of the packets it
 #                                                             gets, at random, for SECONDS (nftables)
+#   scripts/netns-hosts.sh proxy PREFIX HOST                  routes the TCP connections HOST opens to
+#                                                             the other hosts through a delay proxy
+#                                                             (scripts/tcp-delay-proxy.py), delay 0
+#   scripts/netns-hosts.sh delay PREFIX HOST MS SECONDS       that proxy delays every byte by MS ms
+#                                                             for SECONDS, both ways (no tc netem here)
 #
 # PREFIX defaults to "mw" (so scenarios/hosts-netns.yaml's mw-a, mw-b, mw-c); tests pass a unique
 # one so that concurrent runs never collide. Each host namespace has one interface, eth0, a veth
@@ -24,7 +29,21 @@ if ! [[ "$prefix" =~ ^[a-z][a-z0-9]{0,7}$ ]]; then
     exit 2
 fi
 
+state=/run/netns-hosts
+proxy_port=7999
+proxy_mark=0x4d
+
 down() {
+    for h in "${hosts[@]}"; do
+        local pidfile="$state/$prefix-$h.proxy.pid"
+        if [[ -f "$pidfile" ]]; then
+            local pid; pid=$(cat "$pidfile")
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$pid" 2>/dev/null || true
+            rm -f "$pidfile" "$state/$prefix-$h.delay" "$state/$prefix-$h.proxy.log"
+        fi
+    done
     for h in "${hosts[@]}" sw; do
         if ip netns list | grep -qw "^$prefix-$h"; then ip netns del "$prefix-$h"; fi
     done
@@ -87,11 +106,57 @@ RULES
     ip netns exec "$prefix-$host" nft delete table inet meshfault
 }
 
+address_of() {
+    case "$1" in a) echo 10.200.0.1 ;; b) echo 10.200.0.2 ;; c) echo 10.200.0.3 ;;
+        *) echo "netns-hosts: unknown host '$1' (a, b or c)" >&2; exit 2 ;; esac
+}
+
+# The delay proxy in HOST's namespace, and a DNAT rule sending the connections HOST opens to the
+# other hosts to it (its own upstream connections carry a mark the rule skips).
+proxy() {
+    local host=${1:?host (a, b or c)}
+    local address; address=$(address_of "$host")
+    command -v nft >/dev/null || { echo "netns-hosts: nft not found (apt-get install nftables)" >&2; exit 1; }
+    mkdir -p "$state"
+    local pidfile="$state/$prefix-$host.proxy.pid" log="$state/$prefix-$host.proxy.log" control="$state/$prefix-$host.delay"
+    echo 0 > "$control"
+    ip netns exec "$prefix-$host" setsid python3 "$(dirname "$0")/tcp-delay-proxy.py" \
+        "$address" "$proxy_port" "$control" "$proxy_mark" > "$log" 2>&1 < /dev/null &
+    echo $! > "$pidfile"
+    for _ in $(seq 50); do
+        grep -qs "tcp-delay-proxy: pid" "$log" && break
+        sleep 0.1
+    done
+    grep -qs "tcp-delay-proxy: pid" "$log" || { echo "netns-hosts: the delay proxy did not start: $(cat "$log")" >&2; exit 1; }
+    ip netns exec "$prefix-$host" nft -f - <<RULES
+table ip meshproxy {
+    chain output {
+        type nat hook output priority -100; policy accept;
+        meta mark $proxy_mark return
+        ip daddr 10.200.0.0/24 ip daddr != $address meta l4proto tcp dnat to $address:$proxy_port
+    }
+}
+RULES
+}
+
+delay() {
+    local host=${1:?host (a, b or c)} ms=${2:?milliseconds} seconds=${3:?seconds}
+    local control="$state/$prefix-$host.delay"
+    [[ -f "$state/$prefix-$host.proxy.pid" ]] || { echo "netns-hosts: no delay proxy on $host (run: $0 proxy $prefix $host)" >&2; exit 1; }
+    echo "$ms" > "$control"
+    echo "netns-hosts: $ms ms each way on $host for $seconds s;" \
+        "$(grep -c "connection to" "$state/$prefix-$host.proxy.log" || true) connections through the proxy so far"
+    sleep "$seconds"
+    echo 0 > "$control"
+}
+
 case "$action" in
     up) up ;;
     down) down ;;
     cut) shift 2; cut "$@" ;;
     reset) shift 2; filter "${1:-}" "${2:-}" "meta l4proto tcp reject with tcp reset" ;;
     loss) shift 2; filter "${1:-}" "${3:-}" "numgen random mod 100 < ${2:?percent} drop" ;;
-    *) echo "usage: $0 up|down [PREFIX] | cut PREFIX HOST SECONDS | reset PREFIX HOST SECONDS | loss PREFIX HOST PERCENT SECONDS" >&2; exit 2 ;;
+    proxy) shift 2; proxy "$@" ;;
+    delay) shift 2; delay "$@" ;;
+    *) echo "usage: $0 up|down [PREFIX] | cut PREFIX HOST SECONDS | reset PREFIX HOST SECONDS | loss PREFIX HOST PERCENT SECONDS | proxy PREFIX HOST | delay PREFIX HOST MS SECONDS" >&2; exit 2 ;;
 esac

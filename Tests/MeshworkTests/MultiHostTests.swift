@@ -53,25 +53,34 @@ struct MultiHostTests {
     /// Host c answers every TCP segment with a reset for 5 s (a one-sided reset: its own sockets
     /// are not told; ZMTP heartbeats notice), then drops 20 % of its packets for 10 s (nftables).
     @Test(.enabled(if: NetnsHosts.hasNftables, "needs nftables (apt-get install nftables; make test installs it)"))
-    func aOneSidedResetThenPacketLossKeepTheDigest() async throws {
-        try await Self.checkDigest(under: [["reset", "c", "5"], ["loss", "c", "20", "10"]])
+    func aOneSidedResetPacketLossAndDelayKeepTheDigest() async throws {
+        // Host c's connections go through the delay proxy from the start (delay 0); then 80 ms each
+        // way for 8 s, a reset, and 20 % loss, in a lifecycle long enough to outlast them.
+        try await Self.checkDigest(
+            under: [["delay", "c", "80", "8"], ["reset", "c", "5"], ["loss", "c", "20", "10"]], prepare: [["proxy", "c"]],
+            lifecycle: TestScenarios.smallLifecycle(name: "lifecycle-hosts", hours: 24, agents: "{ compute: 2 }"))
     }
 
     /// Runs the small lifecycle in one process, then across the three hosts while `faults`
     /// (netns-hosts.sh actions, one after another) hit the mesh once hand-offs are being
     /// journaled; expects the same digest, nothing lost, and every fault over before the run.
-    static func checkDigest(under faults: [[String]]) async throws {
+    /// `prepare` (netns-hosts.sh actions too) runs once the hosts exist, before the mesh starts.
+    static func checkDigest(under faults: [[String]], prepare: [[String]] = [], lifecycle: String = smallLifecycle) async throws {
         let directory = try MeshworkBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let runs = directory + "/runs"
         let root = ProcessMeshTests.repositoryRoot
-        let scenario = try MeshworkBinary.writeScenario(Self.smallLifecycle, named: "small.yaml", in: directory)
+        let scenario = try MeshworkBinary.writeScenario(lifecycle, named: "small.yaml", in: directory)
         let single = try await MeshworkBinary.run(["run", scenario, "--json", "--quiet", "--runs", runs], in: root)
         #expect(single.status == 0, "stderr: \(single.stderr)")
         let expected = try #require(single.json?["digest"] as? String, "stdout: \(single.stdout)")
 
         try await NetnsHosts.with { hosts in
             let file = try hosts.writeHostsFile(in: directory)
+            for action in prepare {
+                let done = await NetnsHosts.script([action[0], hosts.prefix] + action.dropFirst())
+                try #require(done.status == 0, "\(action): \(done.output)")
+            }
             let faultRuns = directory + "/faults"
             let beforeFaults = Mutex<UInt64>(0)
             let up = try await MeshworkBinary.run(
@@ -89,6 +98,8 @@ struct MultiHostTests {
                 for fault in faults {
                     let done = await NetnsHosts.script([fault[0], hosts.prefix] + fault.dropFirst())
                     #expect(done.status == 0, "\(fault): \(done.output)")
+                    // A delay proves something only if the mesh's connections go through the proxy.
+                    if fault[0] == "delay" { #expect(!done.output.contains(" 0 connections"), "\(done.output)") }
                 }
                 // Every fault fell inside the run: the mesh was still working when the last one ended.
                 #expect(MeshworkBinary.isAlive(pid), "the run ended before the faults did; they proved nothing")
