@@ -1,5 +1,6 @@
 import Foundation
 import MeshCore
+import Synchronization
 @testable import MeshZeroMQ
 import Testing
 
@@ -40,6 +41,7 @@ struct CurveSecurityTests {
     }
 
     static let data1 = AgentID(role: .data, instance: 1)
+    static let nonces = Mutex<UInt64>(1_000_000)
 
     static func envelope(_ kind: MessageKind, from sender: AgentID, to receiver: Topic, nonce: UInt64 = 0) -> WireMessage {
         WireMessage(
@@ -49,8 +51,12 @@ struct CurveSecurityTests {
 
     /// Sends heartbeats from `sender` as `id` until one reaches `inbox`: both connections are up.
     static func awaitFlow(_ sender: ZeroMQTransport, as id: AgentID, to topic: Topic, _ inbox: Collector) async throws {
-        for attempt in 0..<400 {
-            let nonce = UInt64(1_000_000 + attempt)
+        for _ in 0..<400 {
+            // Fresh on every call: a heartbeat an earlier call delivered proves nothing now.
+            let nonce = Self.nonces.withLock { next in
+                defer { next += 1 }
+                return next
+            }
             try sender.send([Self.envelope(.heartbeat, from: id, to: topic, nonce: nonce)])
             do {
                 try await inbox.wait(for: "heartbeat", timeout: .milliseconds(25)) { messages in

@@ -52,13 +52,13 @@ struct KeyRotationTests {
 
                 // 1. The coordinator admits both keys.
                 kill(coordinator.pid, SIGHUP)
-                try await Self.waitFor("the coordinator to read the roster again") {
+                _ = try await Self.waitFor("the coordinator to read the roster again") {
                     Self.log("coordinator", of: run).contains("SIGHUP: keys and roster read again") ? true : nil
                 }
                 // 2. data-1 (whichever process it is now) reads its new key and connects again.
                 let data = try await Self.waitFor("data-1's pid") { Self.pid(of: "data-1", in: run) }
                 kill(data, SIGHUP)
-                try await Self.waitFor("data-1 admitted with its new key") {
+                _ = try await Self.waitFor("data-1 admitted with its new key") {
                     Self.log("coordinator", of: run).split(separator: "\n")
                         .contains { $0.contains("admitted a connection") && $0.contains(new) } ? true : nil
                 }
@@ -69,7 +69,7 @@ struct KeyRotationTests {
                 #expect(retire.status == 0 && retire.stdout.contains(old.publicKey), "\(retire.stderr)")
                 progress.withLock { $0.beforeRetire = MeshworkBinary.journaledRecords(runDirectory: run) }
                 kill(coordinator.pid, SIGHUP)
-                try await Self.waitFor("the coordinator to drop every connection") {
+                _ = try await Self.waitFor("the coordinator to drop every connection") {
                     Self.log("coordinator", of: run).contains("dropped every connection") ? true : nil
                 }
                 steps.withLock { $0.append("old key retired") }

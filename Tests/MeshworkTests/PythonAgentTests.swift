@@ -115,7 +115,7 @@ struct PythonAgentTests {
                 entries.append(.init(id: member.id, role: .monitoring, keys: [member.publicKey]))
                 try MeshKeys.writeRoster(entries, to: roster)
                 kill(coordinator.pid, SIGHUP)
-                try await KeyRotationTests.waitFor("the coordinator to read the roster again") {
+                _ = try await KeyRotationTests.waitFor("the coordinator to read the roster again") {
                     KeyRotationTests.log("coordinator", of: run).contains("SIGHUP: keys and roster read again") ? true : nil
                 }
                 let common = ["--endpoint", coordinator.endpoint, "--role", "monitoring", "--server-key", run + "/keys/coordinator.pub"]
