@@ -11,7 +11,7 @@ import Testing
 @Suite("Key rotation during a tcp run", .serialized)
 struct KeyRotationTests {
     @Test func rotatingAnAgentsKeyMidRunKeepsTheDigestAndShutsTheOldKeyOut() async throws {
-        let tokens = 3_000
+        let tokens = 4_000
         let directory = try MeshworkBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let scenario = try MeshworkBinary.writeScenario(
@@ -79,7 +79,7 @@ struct KeyRotationTests {
                     [
                         "blob", "fetch", "sha256:" + String(repeating: "0", count: 64), "--connect", coordinator.endpoint,
                         "--cache", directory + "/cache", "--secret-key", oldKeyFile, "--server-key", keyDirectory + "/coordinator.pub",
-                        "--timeout", "4",
+                        "--timeout", "2",
                     ], in: directory, timeout: .seconds(60))
                 probe.withLock { $0 = fetch }
                 progress.withLock { $0.upAliveAfterProbe = MeshworkBinary.isAlive(pid) }
