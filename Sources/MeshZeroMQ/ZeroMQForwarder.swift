@@ -404,7 +404,11 @@ final class ForwarderDevice {
         for path in self.socketFiles { ZeroMQSystem.removeSocketFile(path) }
         self.core.finished.signal()
         // After `finished`: an update queued from now on sees it and does not wait.
-        for (_, done) in self.core.pendingSecurity.withLock({ pending in defer { pending = [] }; return pending }) { done.signal() }
+        let pending = self.core.pendingSecurity.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+        for (_, done) in pending { done.signal() }
     }
 
     /// Moves up to a batch of whole messages XSUB → XPUB; `true` when it moved any.
@@ -554,7 +558,8 @@ final class ForwarderDevice {
             if status == "200" {
                 self.core.admitted.add(1, ordering: .relaxed)
                 self.logger.info(
-                    "admitted a connection", metadata: ["mesh.peer": "\(admittedID)", "mesh.address": "\(address)", "mesh.key": "\(key)"])
+                    "admitted a connection",
+                    metadata: ["mesh.peer": "\(admittedID)", "mesh.address": "\(address)", "mesh.key": "\(key)"])
             } else {
                 let denied = self.core.denied.add(1, ordering: .relaxed).newValue
                 if denied <= Self.loggedRefusals || denied % 1000 == 0 {

@@ -42,9 +42,9 @@ public enum BlobProcess {
         }
     }
 
-    /// Joins the mesh at `endpoint` as `id` (role compute, taking no work), fetches the blob
-    /// `hash` from the coordinator into the cache directory `cache`, checks it, leaves, and
-    /// returns where it is. A blob already in the cache is returned without joining.
+    /// Joins the mesh at `endpoint` as `id` (role compute, or its key's role; taking no work),
+    /// fetches the blob `hash` from the coordinator into the cache directory `cache`, checks it,
+    /// leaves, and returns where it is. A blob already in the cache is returned without joining.
     ///
     /// Over `tcp://` it needs `security`, as an agent does (its key file's id must be `id` and its
     /// public key in the coordinator's roster); it then joins with the key's role.
@@ -75,7 +75,8 @@ public enum BlobProcess {
             throw RuntimeError(.transport, "cannot connect to \(endpoint): \(error)")
         }
         let configuration = AgentConfiguration(
-            id: id, role: security?.identity.role ?? .compute, capacity: 1, incarnation: ProcessEnvironment.newIncarnation(),
+            id: id, role: security?.identity.role ?? .compute, capacity: 1,
+            incarnation: ProcessEnvironment.newIncarnation(),
             pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName)
         let agent = Agent(
             configuration: configuration, transport: transport, worker: NoWorker(), clock: SystemClock(), logger: logger,

@@ -115,13 +115,16 @@ public enum AgentProcess {
     /// On each SIGHUP, reads the agent's key file and the server key again; when either changed,
     /// the transport connects again with them (key rotation, docs/MULTI-HOST.md), and the agent
     /// goes on as after any reconnection. A file that does not read keeps the keys in force.
-    static func reloadOnHangup(_ initial: AgentSecurity, id: AgentID, transport: ZeroMQTransport, logger: Logger) async {
+    static func reloadOnHangup(
+        _ initial: AgentSecurity, id: AgentID, transport: ZeroMQTransport, logger: Logger
+    ) async {
         var current = initial
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
             do {
                 let next = try AgentSecurity(secretKey: initial.paths.secretKey, serverKey: initial.paths.serverKey)
                 guard next.identity.id == id else {
-                    throw RuntimeError(.usage, "\(initial.paths.secretKey): the key is \(next.identity.id)'s, this agent is \(id)")
+                    throw RuntimeError(
+                        .usage, "\(initial.paths.secretKey): the key is \(next.identity.id)'s, this agent is \(id)")
                 }
                 guard next.identity.keyPair != current.identity.keyPair || next.serverKey != current.serverKey else {
                     logger.notice("SIGHUP: the keys are unchanged")

@@ -30,7 +30,8 @@ public enum MeshKeys {
 
         /// The entry as one roster line.
         public var line: String {
-            let keys = self.keys.count == 1 ? "key: \"\(self.keys[0])\"" : "keys: [\(self.keys.map { "\"\($0)\"" }.joined(separator: ", "))]"
+            let quoted = self.keys.map { "\"\($0)\"" }
+            let keys = quoted.count == 1 ? "key: \(quoted[0])" : "keys: [\(quoted.joined(separator: ", "))]"
             return "\(self.id.rawValue): { role: \(self.role.rawValue), \(keys) }"
         }
     }
@@ -129,7 +130,9 @@ public enum MeshKeys {
     /// (SIGHUP). The roster is written before the key files, each atomically.
     ///
     /// Returns the new identity and the keys the entry held before.
-    public static func rotate(id: AgentID, directory: String, roster: String) throws(RuntimeError) -> (identity: Identity, previous: [String]) {
+    public static func rotate(
+        id: AgentID, directory: String, roster: String
+    ) throws(RuntimeError) -> (identity: Identity, previous: [String]) {
         let keyPair = try self.newKeyPair()
         let (role, previous) = try self.admit(keyPair.publicKey, for: id, roster: roster)
         let identity = Identity(id: id, role: role, keyPair: keyPair)
@@ -140,7 +143,9 @@ public enum MeshKeys {
     /// Adds `publicKey` to the roster entry of `id` beside its keys (a key made on the agent's own
     /// host: its secret never travels). Returns the entry's role and the keys it held before.
     @discardableResult
-    public static func admit(_ publicKey: String, for id: AgentID, roster: String) throws(RuntimeError) -> (role: Role, previous: [String]) {
+    public static func admit(
+        _ publicKey: String, for id: AgentID, roster: String
+    ) throws(RuntimeError) -> (role: Role, previous: [String]) {
         var entries = try self.readRosterEntries(path: roster)
         guard let index = entries.firstIndex(where: { $0.id == id }) else {
             throw RuntimeError(.usage, "\(roster): \(id) is not in the roster (add its .pub line to admit it)")
@@ -164,7 +169,8 @@ public enum MeshKeys {
         }
         guard entries[index].keys.contains(current) else {
             throw RuntimeError(
-                .usage, "\(roster): \(id)'s current key \(current) is not in its entry: retiring the others would lock it out")
+                .usage,
+                "\(roster): \(id)'s current key \(current) is not in its entry: retiring the others would lock it out")
         }
         let removed = entries[index].keys.filter { $0 != current }
         entries[index].keys = [current]
@@ -271,12 +277,15 @@ public enum MeshKeys {
             switch (entry.key, entry.keys) {
             case (let key?, nil): keys = [key]
             case (nil, let list?) where !list.isEmpty: keys = list
-            default: throw RuntimeError(.usage, "\(path): \(name): give either key: \"PUBLIC\" or keys: [\"OLD\", \"NEW\"]")
+            default:
+                throw RuntimeError(.usage, "\(path): \(name): give either key: \"PUBLIC\" or keys: [\"OLD\", \"NEW\"]")
             }
             for key in keys where !CurveKeyPair.isKey(key) {
                 throw RuntimeError(.usage, "\(path): \(name): the key is not a CURVE public key (40 Z85 characters)")
             }
-            guard Set(keys).count == keys.count else { throw RuntimeError(.usage, "\(path): \(name): a key is listed twice") }
+            guard Set(keys).count == keys.count else {
+                throw RuntimeError(.usage, "\(path): \(name): a key is listed twice")
+            }
             result.append(RosterEntry(id: id, role: role, keys: keys))
         }
         guard !result.isEmpty else { throw RuntimeError(.usage, "\(path): the roster is empty") }

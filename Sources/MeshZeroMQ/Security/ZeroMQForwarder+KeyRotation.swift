@@ -21,7 +21,8 @@ extension ZeroMQForwarder {
     /// `.security` when the forwarder was bound without security or the roster is empty.
     public func update(security: ForwarderSecurity) async throws(TransportError) {
         guard self.secured else {
-            throw TransportError(.security, "the forwarder at '\(self.endpoint)' was bound without CURVE keys: nothing to update")
+            throw TransportError(
+                .security, "the forwarder at '\(self.endpoint)' was bound without CURVE keys: nothing to update")
         }
         guard !security.roster.isEmpty else {
             throw TransportError(.security, "an empty roster admits nobody: the update is refused")
