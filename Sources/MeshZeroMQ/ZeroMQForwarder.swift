@@ -83,13 +83,20 @@ public final class ZeroMQForwarder: Sendable {
         public var deniedConnections: Int = 0
         /// Secured only: messages dropped, by reason.
         public var refusedMessages: [SenderPolicy.Refusal: Int] = [:]
+        /// Secured only: keys and rosters applied by ``ZeroMQForwarder/update(security:)``.
+        public var securityUpdates: Int = 0
+        /// Secured only: updates that revoked a key (or changed the server key) and so dropped
+        /// every connection, each then authenticated again under the new roster.
+        public var connectionResets: Int = 0
     }
 
     /// The address the forwarder really bound (a requested port 0 replaced by the one picked):
     /// give it to every participant.
     public let endpoint: MeshEndpoint
 
-    private let core: ForwarderCore
+    let core: ForwarderCore
+    /// Whether the sockets are CURVE servers with a ZAP handler (``update(security:)`` needs it).
+    let secured: Bool
 
     /// Binds the forwarder at `endpoint` with a context of its own (a coordinator process whose
     /// agents run in other processes); ``stop()`` terminates it.
@@ -182,10 +189,12 @@ public final class ZeroMQForwarder: Sendable {
             throw error
         }
         self.core = core
+        self.secured = options.security != nil
         var tagged = logger
         tagged[metadataKey: "mesh.forwarder"] = "\(self.endpoint)"
         let logger = tagged
         let ownedContext = ownsContext ? context : nil
+        let bound = self.endpoint
         let socketFiles =
             endpoint.kind == .ipc
             ? [self.endpoint.xsubEndpoint, self.endpoint.xpubEndpoint].map { String($0.dropFirst("ipc://".count)) } : []
@@ -193,7 +202,7 @@ public final class ZeroMQForwarder: Sendable {
             try IOThread.start(name: "zmq-forwarder") {
                 let device = ForwarderDevice(
                     core: core, xsub: xsub, xpub: xpub, zap: zap, ownedContext: ownedContext, socketFiles: socketFiles,
-                    options: options, logger: logger)
+                    endpoint: bound, options: options, logger: logger)
                 device.run()
             }
         } catch {
@@ -253,7 +262,9 @@ public final class ZeroMQForwarder: Sendable {
                 uniqueKeysWithValues: SenderPolicy.Refusal.allCases.compactMap { reason in
                     let count = self.core.refusals(reason)
                     return count > 0 ? (reason, count) : nil
-                })
+                }),
+            securityUpdates: self.core.securityUpdates.load(ordering: .relaxed),
+            connectionResets: self.core.connectionResets.load(ordering: .relaxed)
         )
     }
 
@@ -282,6 +293,10 @@ final class ForwarderCore: Sendable {
     let refusedSpoofed = Atomic<Int>(0)
     let refusedForbidden = Atomic<Int>(0)
     let refusedUnknown = Atomic<Int>(0)
+    let securityUpdates = Atomic<Int>(0)
+    let connectionResets = Atomic<Int>(0)
+    /// Security updates for the device thread, each with the completion its caller awaits.
+    let pendingSecurity = Mutex<[(ForwarderSecurity, Completion)]>([])
 
     /// Counts one refused message; returns the count of its reason so far.
     func countRefusal(_ reason: SenderPolicy.Refusal) -> Int {
@@ -314,19 +329,20 @@ final class ForwarderCore: Sendable {
 
 /// The body of the forwarder's device thread.
 final class ForwarderDevice {
-    private let core: ForwarderCore
-    private let xsub: ZeroMQSocket
-    private let xpub: ZeroMQSocket
+    let core: ForwarderCore
+    let xsub: ZeroMQSocket
+    let xpub: ZeroMQSocket
     private let zap: ZeroMQSocket?
     private let ownedContext: ZeroMQContext?
     private let socketFiles: [String]
-    private let options: ZeroMQForwarder.Options
-    private let logger: Logger
+    /// The bound endpoint (real ports), bound again when a key is revoked.
+    let endpoint: MeshEndpoint
+    /// `security` changes with ``ZeroMQForwarder/update(security:)``.
+    var options: ZeroMQForwarder.Options
+    let logger: Logger
     private let frame = Frame()
     /// Secured: the payload frame, held while the topic frame waits for the gate's verdict.
     private let payloadFrame = Frame()
-    /// Secured: agent id → the peer the roster says it is.
-    private let peers: [AgentID: ForwarderSecurity.Peer]
 
     /// The largest subscription frame libzmq accepts at the XPUB (ZMQ_MAXMSGSIZE).
     static let maximumSubscriptionFrame = 1024
@@ -344,6 +360,7 @@ final class ForwarderDevice {
         zap: ZeroMQSocket?,
         ownedContext: ZeroMQContext?,
         socketFiles: [String],
+        endpoint: MeshEndpoint,
         options: ZeroMQForwarder.Options,
         logger: Logger
     ) {
@@ -351,8 +368,7 @@ final class ForwarderDevice {
         self.xsub = xsub
         self.xpub = xpub
         self.zap = zap
-        self.peers = Dictionary(
-            (options.security?.roster.values).map { $0.map { ($0.id, $0) } } ?? [], uniquingKeysWith: { first, _ in first })
+        self.endpoint = endpoint
         self.ownedContext = ownedContext
         self.socketFiles = socketFiles
         self.options = options
@@ -368,6 +384,7 @@ final class ForwarderDevice {
             ]
             if let zap = self.zap { items.append(zap.pollItem(ZeroMQSystem.pollIn)) }
             while !self.core.stopRequested.load(ordering: .acquiring) {
+                try self.applyPendingSecurity()
                 let authenticated = try self.answerZAP()
                 let moved = try self.forwardMessages()
                 let changed = try self.forwardSubscriptions()
@@ -386,11 +403,17 @@ final class ForwarderDevice {
         self.ownedContext?.terminateBlocking()
         for path in self.socketFiles { ZeroMQSystem.removeSocketFile(path) }
         self.core.finished.signal()
+        // After `finished`: an update queued from now on sees it and does not wait.
+        let pending = self.core.pendingSecurity.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+        for (_, done) in pending { done.signal() }
     }
 
     /// Moves up to a batch of whole messages XSUB → XPUB; `true` when it moved any.
     private func forwardMessages() throws(TransportError) -> Bool {
-        if let security = self.options.security { return try self.forwardCheckedMessages(security.gate) }
+        if let security = self.options.security { return try self.forwardCheckedMessages(security) }
         var count = 0
         while count < self.options.batchSize {
             guard try self.xsub.receive(into: self.frame) else { break }
@@ -423,12 +446,12 @@ final class ForwarderDevice {
             // An unsubscription cannot open anything; libzmq also makes them, without a User-Id, for
             // the subscriptions of a connection that closed.
             if let security = self.options.security, bytes[0] == 1 {
-                let peer = self.frame.userID.flatMap { AgentID($0) }.flatMap { self.peers[$0] }
+                let peer = self.frame.userID.flatMap { security.roster[$0] }
                 guard let peer, security.gate.permitsSubscription(to: topic, by: peer) else {
                     self.core.refusedSubscriptions.add(1, ordering: .relaxed)
                     self.logger.warning(
                         "refused a subscription",
-                        metadata: ["mesh.peer": "\(self.frame.userID ?? "unauthenticated")", "mesh.topic": "\(topic)"])
+                        metadata: ["mesh.key": "\(self.frame.userID ?? "unauthenticated")", "mesh.topic": "\(topic)"])
                     continue
                 }
             }
@@ -447,7 +470,7 @@ final class ForwarderDevice {
 
     /// Forwards up to a batch of messages whose sender, kind and peer pass `gate`; drops, counts
     /// and logs the others. `true` when it read any.
-    private func forwardCheckedMessages(_ gate: any MessageGate) throws(TransportError) -> Bool {
+    private func forwardCheckedMessages(_ security: ForwarderSecurity) throws(TransportError) -> Bool {
         var count = 0
         var read = false
         while count < self.options.batchSize {
@@ -463,13 +486,15 @@ final class ForwarderDevice {
                 self.refuse(.malformed, peer: self.frame.userID, "more than two frames")
                 continue
             }
-            let userID = self.payloadFrame.userID
-            guard let id = userID.flatMap({ AgentID($0) }), let peer = self.peers[id] else {
-                self.refuse(.unknownPeer, peer: userID, "no roster identity on the connection")
+            // The connection's User-Id is the CURVE key ZAP admitted; the key must still be in the
+            // roster (a key revoked since is refused here until its connection is dropped).
+            let key = self.payloadFrame.userID
+            guard let key, let peer = security.roster[key] else {
+                self.refuse(.unknownPeer, peer: key, "no roster identity on the connection")
                 continue
             }
-            if let (reason, detail) = gate.check(self.payloadFrame.bytes, from: peer) {
-                self.refuse(reason, peer: userID, detail)
+            if let (reason, detail) = security.gate.check(self.payloadFrame.bytes, from: peer) {
+                self.refuse(reason, peer: "\(peer.id) (\(key))", detail)
                 continue
             }
             _ = try self.xpub.send(self.frame, more: true)
@@ -511,6 +536,7 @@ final class ForwarderDevice {
             var status = "400"
             var text = "not in the roster"
             var userID = ""
+            var admittedID = ""
             let address = request.count > 3 ? String(decoding: request[3], as: UTF8.self) : "?"
             let mechanism = request.count > 5 ? String(decoding: request[5], as: UTF8.self) : ""
             var key = "-"
@@ -519,7 +545,8 @@ final class ForwarderDevice {
                 if let peer = security.roster[key] {
                     status = "200"
                     text = "OK"
-                    userID = peer.id.rawValue
+                    userID = key
+                    admittedID = peer.id.rawValue
                 }
             } else {
                 text = "mechanism \(mechanism) is not admitted"
@@ -530,7 +557,9 @@ final class ForwarderDevice {
             }
             if status == "200" {
                 self.core.admitted.add(1, ordering: .relaxed)
-                self.logger.info("admitted a connection", metadata: ["mesh.peer": "\(userID)", "mesh.address": "\(address)"])
+                self.logger.info(
+                    "admitted a connection",
+                    metadata: ["mesh.peer": "\(admittedID)", "mesh.address": "\(address)", "mesh.key": "\(key)"])
             } else {
                 let denied = self.core.denied.add(1, ordering: .relaxed).newValue
                 if denied <= Self.loggedRefusals || denied % 1000 == 0 {

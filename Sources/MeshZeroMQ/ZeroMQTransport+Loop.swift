@@ -128,6 +128,8 @@ final class TransportLoop {
                 try self.apply { () throws(TransportError) in try self.subscriber.unsubscribe(topic.bytes) }
             case .subscribe, .unsubscribe:
                 break
+            case .rekey(let security, let endpoint):
+                try self.apply { () throws(TransportError) in try self.reconnect(to: endpoint, with: security) }
             }
         }
         return true
@@ -142,6 +144,18 @@ final class TransportLoop {
         } catch {
             self.logger.error("subscription change failed: \(error)")
         }
+    }
+
+    /// Drops both connections and makes them again with new CURVE keys (``ZeroMQTransport/rekey(_:)``).
+    private func reconnect(to endpoint: MeshEndpoint, with security: TransportSecurity) throws(TransportError) {
+        for (socket, address) in [(self.publisher, endpoint.xsubEndpoint), (self.subscriber, endpoint.xpubEndpoint)] {
+            socket.disconnect(address)
+            try socket.set(.curveServerKey, security.serverKey)
+            try socket.set(.curvePublicKey, security.keyPair.publicKey)
+            try socket.set(.curveSecretKey, security.keyPair.secretKey)
+            try socket.connect(address)
+        }
+        self.logger.info("re-keyed: connecting again", metadata: ["mesh.key": "\(security.keyPair.publicKey)"])
     }
 
     /// Hands messages to the PUB until it would block; `true` when it took any.

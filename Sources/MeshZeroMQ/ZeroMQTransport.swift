@@ -256,6 +256,19 @@ public final class ZeroMQTransport: MeshTransport {
         }
     }
 
+    /// Re-keys a secured transport (key rotation, docs/MULTI-HOST.md): the I/O thread drops both
+    /// connections and connects again with `security`, so the next CURVE handshakes (and the
+    /// forwarder's ZAP check) use the new key pair and server key. Subscriptions are sent again on
+    /// the new connection; what libzmq still held for the old one is lost (the reliable layer
+    /// resends it). Throws `.security` when the transport was made without keys, `.closed` after
+    /// ``shutdown()``.
+    public func rekey(_ security: TransportSecurity) throws(TransportError) {
+        guard self.options.security != nil else {
+            throw TransportError(.security, "cannot re-key a transport that was made without CURVE keys")
+        }
+        try self.core.enqueue { state in state.commands.append(.rekey(security, self.endpoint)) }
+    }
+
     /// Flushes what was sent before (within ``Options/linger``), closes the sockets, terminates
     /// the context when the transport owns it, and finishes ``inbound``. Idempotent; every caller
     /// returns once the I/O thread has finished.
@@ -285,6 +298,7 @@ enum TransportCommand: Sendable {
     case send([WireMessage])
     case subscribe(Topic)
     case unsubscribe(Topic)
+    case rekey(TransportSecurity, MeshEndpoint)
 }
 
 /// The state shared between a transport's callers and its I/O thread.

@@ -42,7 +42,9 @@ struct BlobFetchCommand: AsyncParsableCommand {
         discussion: """
             Joins as a compute participant that takes no work, asks in chunks of at most 1 MiB, checks the SHA-256 and \
             stores the blob under DIR/sha256/. Exits 1 with one line when the coordinator does not have it or nothing \
-            answers within --timeout.
+            answers within --timeout. Over tcp:// it authenticates as an agent does: --secret-key (a key in the \
+            coordinator's roster, e.g. meshwork keys generate --id fetch-1 --role compute; it joins with that id and \
+            role) and --server-key.
             """
     )
 
@@ -55,8 +57,14 @@ struct BlobFetchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The cache directory the blob is stored in (created if needed).")
     var cache: String
 
-    @Option(name: .long, help: "The participant's id in the mesh (default: fetch-PID).")
+    @Option(name: .long, help: "The participant's id in the mesh (default: the key's id with --secret-key, else fetch-PID).")
     var id: String?
+
+    @Option(name: .long, help: "This participant's secret key file (its key in the coordinator's roster); required with tcp://.")
+    var secretKey: String?
+
+    @Option(name: .long, help: "The coordinator's public key, or its .pub file; required with tcp://.")
+    var serverKey: String?
 
     @Option(name: .long, help: "Seconds to wait for the whole fetch.")
     var timeout = 60
@@ -69,15 +77,27 @@ struct BlobFetchCommand: AsyncParsableCommand {
             guard let hash = BlobHash(self.hash) else {
                 throw RuntimeError(.usage, "\(self.hash): not a blob hash (sha256: and 64 hex digits)")
             }
-            let text = self.id ?? "fetch-\(ProcessEnvironment.pid)"
+            let security: AgentProcess.AgentSecurity?
+            switch (self.secretKey, self.serverKey) {
+            case (let key?, let server?): security = try AgentProcess.AgentSecurity(secretKey: key, serverKey: server)
+            case (nil, nil): security = nil
+            default: throw RuntimeError(.usage, "--secret-key and --server-key go together")
+            }
+            let text = self.id ?? security?.identity.id.rawValue ?? "fetch-\(ProcessEnvironment.pid)"
             guard let id = AgentID(text) else {
                 throw RuntimeError(.usage, "--id \(text): ids are 1-64 letters, digits, '-', '_' or '.'")
+            }
+            if let identity = security?.identity {
+                guard identity.id == id else {
+                    throw RuntimeError(.usage, "--secret-key: the key is \(identity.id)'s, not \(id)'s")
+                }
             }
             guard (1...86_400).contains(self.timeout) else {
                 throw RuntimeError(.usage, "--timeout \(self.timeout): must be 1...86400 seconds")
             }
             let fetched = try await BlobProcess.fetch(
-                hash: hash, endpoint: self.connect, cache: self.cache, id: id, timeout: .seconds(self.timeout), logger: logger)
+                hash: hash, endpoint: self.connect, cache: self.cache, id: id, timeout: .seconds(self.timeout),
+                security: security, logger: logger)
             let seconds = Double(fetched.duration.components.seconds) + Double(fetched.duration.components.attoseconds) * 1e-18
             if seconds > 0 {
                 let rate = Double(fetched.bytes) / 1e6 / seconds

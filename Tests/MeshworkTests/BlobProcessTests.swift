@@ -1,6 +1,7 @@
 import Foundation
 import MeshProcessTesting
 import MeshCore
+import MeshRuntime
 import Synchronization
 import Testing
 
@@ -22,8 +23,13 @@ struct BlobProcessTests {
     /// A run directory (with a relay scenario whose agents never come, so the coordinator just
     /// waits) in its own temporary directory, the coordinator running on it at a unique ipc
     /// path, and `body` given the endpoint; SIGTERM to the coordinator at the end, reaped by pid.
+    ///
+    /// With `tcpKeys`, the coordinator binds tcp://127.0.0.1:0 with CURVE: its key, `fetch-1`'s
+    /// (role compute) and a roster of `fetch-1` go into that directory, and `body` gets the
+    /// endpoint it bound.
     static func withCoordinator(
         serving blobs: [[UInt8]],
+        tcpKeys: String? = nil,
         _ body: @escaping @Sendable (_ endpoint: String, _ hashes: [String]) async -> Void
     ) async throws -> (coordinator: MeshworkBinary.Result, runDirectory: String, home: String) {
         let home = try MeshworkBinary.temporaryDirectory()
@@ -39,13 +45,31 @@ struct BlobProcessTests {
             #expect(put.status == 0, "stderr: \(put.stderr)")
             hashes.append(put.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        let endpoint = "ipc://\(home)/mesh"
+        let ipcEndpoint = "ipc://\(home)/mesh"
+        var arguments = ["--bind", ipcEndpoint]
+        if let keys = tcpKeys {
+            try MeshKeys.generate(id: .coordinator, role: .coordinator, directory: keys)
+            try MeshKeys.generate(id: AgentID("fetch-1")!, role: .compute, directory: keys)
+            try FileManager.default.copyItem(atPath: keys + "/fetch-1.pub", toPath: keys + "/roster.yaml")
+            arguments = [
+                "--bind", "tcp://127.0.0.1:0", "--secret-key", keys + "/coordinator.key", "--roster", keys + "/roster.yaml",
+            ]
+        }
         let known = hashes
         let coordinator = try await MeshworkBinary.run(
-            ["coordinator", "--bind", endpoint, "--scenario", run + "/scenario.yaml", "--run-dir", run, "--log-level", "warning"],
+            ["coordinator", "--scenario", run + "/scenario.yaml", "--run-dir", run, "--log-level", tcpKeys == nil ? "warning" : "info"]
+                + arguments,
             in: home, timeout: .seconds(180)
         ) { pid in
-            await body(endpoint, known)
+            if tcpKeys != nil {
+                if let bound = try? await KeyRotationTests.waitFor("the coordinator's endpoint", { KeyRotationTests.coordinator(in: run) }) {
+                    await body(bound.endpoint, known)
+                } else {
+                    Issue.record("the coordinator did not start")
+                }
+            } else {
+                await body(ipcEndpoint, known)
+            }
             kill(pid, SIGTERM)
         }
         return (coordinator, run, home)
@@ -111,5 +135,51 @@ struct BlobProcessTests {
         let rate = fetch.stderr.split(separator: "\n").first { $0.hasPrefix("fetched ") }
         #expect(rate != nil, "\(fetch.stderr)")
         print("blob fetch over ipc: \(rate ?? "no figure")")
+    }
+
+    /// `blob fetch` over tcp with CURVE: with a roster key it fetches the blob; with a key outside
+    /// the roster it gets no answer (exit 1 after its timeout, the coordinator logs the refusal);
+    /// without keys it refuses to connect (fail closed); half the key options are a usage error.
+    @Test func aBlobFetchOverTcpAuthenticatesWithTheAgentsKeyOptions() async throws {
+        let blob = Self.bytes((1 << 20) + 12_345, seed: 77)
+        let cacheHome = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: cacheHome) }
+        let keys = cacheHome + "/keys"
+        try MeshKeys.generate(id: AgentID("stranger-1")!, role: .compute, directory: keys)
+        let cache = cacheHome + "/cache"
+        let results = Mutex<[MeshworkBinary.Result]>([])
+        let (coordinator, _, home) = try await Self.withCoordinator(serving: [blob], tcpKeys: keys) { endpoint, hashes in
+            let server = ["--server-key", keys + "/coordinator.pub"]
+            for (index, options) in [
+                ["--secret-key", keys + "/fetch-1.key"] + server + ["--timeout", "60"],
+                ["--secret-key", keys + "/stranger-1.key"] + server + ["--timeout", "3"],
+                ["--timeout", "3"],
+                ["--secret-key", keys + "/fetch-1.key"],
+            ].enumerated() {
+                let fetch = try? await MeshworkBinary.run(
+                    ["blob", "fetch", hashes[0], "--connect", endpoint, "--cache", cache + "/\(index)"] + options, in: cacheHome,
+                    timeout: .seconds(90))
+                if let fetch { results.withLock { $0.append(fetch) } }
+            }
+        }
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let runs = results.withLock { $0 }
+        try #require(runs.count == 4, "coordinator stderr: \(coordinator.stderr)")
+        let fetched = runs[0]
+        #expect(fetched.status == 0, "stderr: \(fetched.stderr)\ncoordinator: \(coordinator.stderr)")
+        let path = fetched.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(FileManager.default.contents(atPath: path).map(Array.init) == blob)
+        #expect(coordinator.stderr.contains("admitted a connection") && coordinator.stderr.contains("fetch-1"))
+        // A key outside the roster: nothing answers, and the coordinator names the key it refused.
+        let stranger = runs[1]
+        let strangerKey = try MeshKeys.readSecret(path: keys + "/stranger-1.key").publicKey
+        #expect(stranger.status == 1 && stranger.stderr.contains("no answer"), "stderr: \(stranger.stderr)")
+        #expect(
+            coordinator.stderr.split(separator: "\n").contains { $0.contains("refused a connection") && $0.contains(strangerKey) },
+            "coordinator: \(coordinator.stderr)")
+        let plaintext = runs[2]
+        #expect(plaintext.status == 1 && plaintext.stderr.contains("fail closed"), "stderr: \(plaintext.stderr)")
+        let half = runs[3]
+        #expect(half.status == 2 && half.stderr.contains("go together"), "stderr: \(half.stderr)")
     }
 }

@@ -46,6 +46,8 @@ struct KeysCommandTests {
             ("data-1: { role: data, key: \"short\" }", "not a CURVE public key"),
             ("data-1: { role: data, key: \"\(key)\" }\ndata-2: { role: data, key: \"\(key)\" }", "each key once"),
             ("{}", "empty"),
+            ("data-1: { role: data }", "either key"),
+            ("data-1: { role: data, keys: [\"\(key)\", \"\(key)\"] }", "listed twice"),
         ]
         for (text, mention) in cases {
             let path = try MeshworkBinary.writeScenario(text, named: "roster.yaml", in: directory)
@@ -55,6 +57,45 @@ struct KeysCommandTests {
                 "\(error)".contains(mention) && "\(error)".contains(path)
             }
         }
+    }
+
+    /// `keys rotate` puts the new key beside the old in the agent's roster entry (written
+    /// atomically, readable as a roster), `keys retire` leaves only the current one; both refuse
+    /// an id outside the roster, and retiring refuses to lock an agent out.
+    @Test func rotateAddsTheNewKeyBesideTheOldAndRetireRemovesTheOld() async throws {
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func meshwork(_ arguments: [String]) async throws -> MeshworkBinary.Result {
+            try await MeshworkBinary.run(arguments, in: directory, timeout: .seconds(30))
+        }
+        _ = try await meshwork(["keys", "generate", "--id", "data-1", "--dir", "keys"])
+        _ = try await meshwork(["keys", "generate", "--id", "compute-1", "--dir", "keys"])
+        let roster = directory + "/roster.yaml"
+        let lines = try ["data-1", "compute-1"].map { try String(contentsOfFile: directory + "/keys/\($0).pub", encoding: .utf8) }
+        try lines.joined().write(toFile: roster, atomically: true, encoding: .utf8)
+        let old = try MeshKeys.readSecret(path: directory + "/keys/data-1.key").publicKey
+
+        let rotated = try await meshwork(["keys", "rotate", "--id", "data-1", "--dir", "keys", "--roster", "roster.yaml"])
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        let new = rotated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(CurveKeyPair.isKey(new) && new != old)
+        #expect(try MeshKeys.readSecret(path: directory + "/keys/data-1.key").publicKey == new)
+        let overlap = try MeshKeys.readRoster(path: roster)
+        #expect(overlap[old]?.id.rawValue == "data-1" && overlap[new]?.id.rawValue == "data-1" && overlap.count == 3)
+        #expect(overlap[new]?.role == .data)
+
+        let retired = try await meshwork(["keys", "retire", "--id", "data-1", "--dir", "keys", "--roster", "roster.yaml"])
+        #expect(retired.status == 0 && retired.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == old, "\(retired.stderr)")
+        let after = try MeshKeys.readRoster(path: roster)
+        #expect(after[old] == nil && after[new]?.id.rawValue == "data-1" && after.count == 2)
+
+        let stranger = try await meshwork(["keys", "rotate", "--id", "model-1", "--dir", "keys", "--roster", "roster.yaml"])
+        #expect(stranger.status == 2 && stranger.stderr.contains("not in the roster"), "\(stranger.stderr)")
+        // A key made with --force outside the rotation is not in the roster: retiring would lock data-1 out.
+        _ = try await meshwork(["keys", "generate", "--id", "data-1", "--dir", "keys", "--force"])
+        let lockout = try await meshwork(["keys", "retire", "--id", "data-1", "--dir", "keys", "--roster", "roster.yaml"])
+        #expect(lockout.status == 2 && lockout.stderr.contains("lock it out"), "\(lockout.stderr)")
+        #expect(try MeshKeys.readRoster(path: roster)[new] != nil, "a refused retire changed the roster")
     }
 
     @Test func tcpWithoutKeysFailsClosedAtTheCommandLine() async throws {

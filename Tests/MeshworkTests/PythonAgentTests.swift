@@ -1,6 +1,9 @@
 import Foundation
+import MeshCore
 import MeshProcessTesting
+import MeshRuntime
 import MeshStore
+import Synchronization
 import Testing
 
 /// A program in another language joins a live mesh from docs/WIRE.md alone:
@@ -79,6 +82,81 @@ struct PythonAgentTests {
         return counts
     }
 
+    /// The same over tcp with CURVE: `meshwork up --endpoint tcp://127.0.0.1:0` makes the keys and
+    /// the roster; once the mesh runs, the test adds monitoring-9's public key to the roster and
+    /// sends SIGHUP to the coordinator (key rotation's path), then starts the Python agent with its
+    /// secret key and the coordinator's public key. It is admitted, takes awards and returns
+    /// results, and the digest holds; a second Python agent whose key is not in the roster gets
+    /// nothing in (no welcome: it gives up, status 3) and the coordinator logs its key as refused.
+    @Test(.enabled(requirement) { await PythonAgent.isAvailable() })
+    func aPythonAgentJoinsATcpMeshWithCurveKeys() async throws {
+        let tokens = 3_000
+        let directory = try MeshworkBinary.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = try MeshworkBinary.writeScenario(
+            ProcessMeshTests.relayScenario(name: "python-tcp", tokens: tokens), named: "python-tcp.yaml", in: directory)
+        let runs = directory + "/runs"
+        let keys = directory + "/keys"
+        let member = try MeshKeys.generate(id: AgentID("monitoring-9")!, role: .monitoring, directory: keys)
+        let stranger = try MeshKeys.generate(id: AgentID("monitoring-8")!, role: .monitoring, directory: keys)
+        let agents = Mutex<[PythonAgent]>([])
+        defer { for agent in agents.withLock({ $0 }) { agent.kill() } }
+
+        let up = try await MeshworkBinary.run(
+            ["up", scenario, "--endpoint", "tcp://127.0.0.1:0", "--json", "--quiet", "--runs", runs], in: directory,
+            timeout: .seconds(600)
+        ) { _ in
+            do {
+                let run = try await KeyRotationTests.waitFor("the run directory") {
+                    (try? FileManager.default.contentsOfDirectory(atPath: runs))?.first.map { runs + "/" + $0 }
+                }
+                let coordinator = try await KeyRotationTests.waitFor("the coordinator's start") { KeyRotationTests.coordinator(in: run) }
+                let roster = run + "/keys/roster.yaml"
+                var entries = try MeshKeys.readRosterEntries(path: roster)
+                entries.append(.init(id: member.id, role: .monitoring, keys: [member.publicKey]))
+                try MeshKeys.writeRoster(entries, to: roster)
+                kill(coordinator.pid, SIGHUP)
+                _ = try await KeyRotationTests.waitFor("the coordinator to read the roster again") {
+                    KeyRotationTests.log("coordinator", of: run).contains("SIGHUP: keys and roster read again") ? true : nil
+                }
+                let common = ["--endpoint", coordinator.endpoint, "--role", "monitoring", "--server-key", run + "/keys/coordinator.pub"]
+                let admitted = try PythonAgent.start(
+                    common + ["--id", "monitoring-9", "--secret-key", keys + "/monitoring-9.key", "--join-timeout", "120", "--max-seconds", "300"])
+                let refused = try PythonAgent.start(
+                    common + ["--id", "monitoring-8", "--secret-key", keys + "/monitoring-8.key", "--join-timeout", "5"])
+                agents.withLock { $0 = [admitted, refused] }
+            } catch {
+                Issue.record("the Python agents did not start: \(error)")
+            }
+        }
+        let started = agents.withLock { $0 }
+        try #require(started.count == 2, "stderr: \(up.stderr)")
+        if up.status != 0 { started[0].kill() }
+        let agent = await started[0].finish()
+        let outsider = await started[1].finish()
+        #expect(up.status == 0, "stderr: \(up.stderr)")
+        let json = try #require(up.json, "stdout: \(up.stdout)")
+        #expect(json["lost"] as? Int == 0 && json["applied_twice"] as? Int == 0 && json["mismatched"] as? Int == 0)
+        #expect(json["digest"] as? String == ProcessMeshTests.referenceDigest(tokens: tokens))
+
+        #expect(agent.status == 0 || agent.status == 3, "python stderr: \(agent.stderr)")
+        let counts = try #require(agent.json, "python stdout: \(agent.stdout) stderr: \(agent.stderr)")
+        #expect(counts["rejected"] as? Int == 0)
+        #expect(counts["results"] as? Int ?? 0 >= 1, "\(counts)")
+        let run = runs + "/" + ((json["run_dir"] as? String ?? "") as NSString).lastPathComponent
+        let store = try RunStore.openReadOnly(at: run)
+        defer { try? store.close() }
+        let committed = try store.physicalEvents(kind: "result").filter { $0.agent.hasPrefix("monitoring-9#") }
+        #expect(!committed.isEmpty, "the coordinator committed no result of the Python agent")
+
+        // The outsider: no welcome (it gives up with status 3), nothing of it joined, its key refused.
+        #expect(outsider.status == 3, "stderr: \(outsider.stderr)")
+        #expect((outsider.json?["joins"] as? Int) == 0, "stdout: \(outsider.stdout)")
+        #expect(try store.physicalEvents(kind: "joined").allSatisfy { !$0.agent.hasPrefix("monitoring-8#") })
+        let log = KeyRotationTests.log("coordinator", of: run)
+        #expect(log.split(separator: "\n").contains { $0.contains("refused a connection") && $0.contains(stranger.publicKey) })
+    }
+
     /// Bad input: a tcp mesh (which needs CURVE keys) is refused with the reason, and with nobody
     /// to welcome it the agent gives up after its join timeout with status 3.
     @Test(.enabled(requirement) { await PythonAgent.isAvailable() })
@@ -110,7 +188,9 @@ struct PythonAgentTests {
 
 /// The example Python agent as a child process: started with pipes read on threads of their
 /// own, killed by pid if it outlives its timeout or the test.
-final class PythonAgent {
+final class PythonAgent: @unchecked Sendable {
+    // Sendable so a test can start it inside a `whileRunning` closure: its state is the child
+    // process and two pipe readers, each used from one task at a time.
     static var script: String { ProcessMeshTests.repositoryRoot + "/examples/python-agent/meshwork_agent.py" }
 
     private let process: Process

@@ -11,6 +11,8 @@ coordinator's `shutdown` (status 0), on SIGINT/SIGTERM (0), or when it cannot jo
 a JSON line of counts last.
 
     python3 meshwork_agent.py --endpoint ipc:///tmp/mesh/x --id monitoring-9 --role monitoring
+    python3 meshwork_agent.py --endpoint tcp://10.0.0.1:5555 --id monitoring-9 --role monitoring \
+        --secret-key keys/monitoring-9.key --server-key keys/coordinator.pub      # CURVE over tcp
 """
 
 import argparse
@@ -18,6 +20,7 @@ import collections
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -315,13 +318,72 @@ class ReliableLink:
 # --- The agent --------------------------------------------------------------------------------
 
 def derived_endpoints(address):
-    """The forwarder's XSUB (publishers connect) and XPUB (subscribers connect) endpoints."""
+    """The forwarder's XSUB (publishers connect) and XPUB (subscribers connect) endpoints:
+    ADDRESS.in and ADDRESS.out for ipc://, PORT and PORT+1 for tcp://HOST:PORT."""
     if address.startswith("ipc://") or address.startswith("inproc://"):
         return address + ".in", address + ".out"
     if address.startswith("tcp://"):
-        raise SystemExit("meshwork_agent.py: tcp:// meshes need CURVE keys and a roster entry "
-                         "(docs/WIRE.md, Security); this example joins ipc:// meshes only")
-    raise SystemExit(f"meshwork_agent.py: not a mesh address: {address!r} (expected ipc://PATH)")
+        host, _, port = address[len("tcp://"):].rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65534:
+            raise SystemExit(f"meshwork_agent.py: not a tcp mesh address: {address!r} (expected tcp://HOST:PORT)")
+        return f"tcp://{host}:{port}", f"tcp://{host}:{int(port) + 1}"
+    raise SystemExit(f"meshwork_agent.py: not a mesh address: {address!r} (expected ipc://PATH or tcp://HOST:PORT)")
+
+
+# --- CURVE keys (docs/MULTI-HOST.md, "Keys") ---------------------------------------------------
+
+Z85_ALPHABET = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#")
+
+
+def is_key(text):
+    """Whether text is a Z85-encoded 32-byte CURVE key: 40 characters of the Z85 alphabet."""
+    return len(text) == 40 and all(c in Z85_ALPHABET for c in text)
+
+
+def read_secret_key(path):
+    """(id, public, secret) from a `meshwork keys generate` .key file, which only its owner may read."""
+    try:
+        mode = os.stat(path).st_mode
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise SystemExit(f"meshwork_agent.py: --secret-key {path}: cannot read: {error.strerror}")
+    if mode & 0o077:
+        raise SystemExit(f"meshwork_agent.py: --secret-key {path}: readable by others (mode {mode & 0o777:o}); chmod 600 it")
+    fields = dict(re.findall(r'^(id|public|secret):\s*"?([^"\s]+)"?\s*$', text, re.MULTILINE))
+    secret, public = fields.get("secret", ""), fields.get("public", "")
+    if not (is_key(secret) and is_key(public)) or zmq.curve_public(secret.encode()).decode() != public:
+        raise SystemExit(f"meshwork_agent.py: --secret-key {path}: not a meshwork key file (id, public and secret keys)")
+    return fields.get("id", ""), public, secret
+
+
+def read_public_key(text):
+    """A public key given as itself or as a .pub file with one `ID: { role: R, key: "KEY" }` line."""
+    if is_key(text):
+        return text
+    try:
+        with open(text, encoding="utf-8") as handle:
+            keys = re.findall(r'key:\s*"([^"]+)"', handle.read())
+    except OSError as error:
+        raise SystemExit(f"meshwork_agent.py: --server-key {text}: neither a key nor a readable file ({error.strerror})")
+    if len(keys) != 1 or not is_key(keys[0]):
+        raise SystemExit(f"meshwork_agent.py: --server-key {text}: expected one public key (a .pub file)")
+    return keys[0]
+
+
+def curve_keys(args):
+    """(public, secret, server) for a tcp:// mesh, None for ipc://; tcp:// is never plaintext."""
+    if not args.endpoint.startswith("tcp://"):
+        return None
+    if not (args.secret_key and args.server_key):
+        raise SystemExit("meshwork_agent.py: tcp:// meshes need CURVE keys: --secret-key (its public key in the "
+                         "coordinator's roster) and --server-key (docs/WIRE.md, Security)")
+    if not zmq.has("curve"):
+        raise SystemExit("meshwork_agent.py: this pyzmq's libzmq has no CURVE support (zmq.has('curve') is False)")
+    key_id, public, secret = read_secret_key(args.secret_key)
+    if key_id != args.id:
+        raise SystemExit(f"meshwork_agent.py: --secret-key {args.secret_key}: the key is {key_id}'s, this agent is {args.id}")
+    return public, secret, read_public_key(args.server_key)
 
 
 class PythonAgent:
@@ -346,7 +408,13 @@ class PythonAgent:
         self.sub.setsockopt(zmq.RCVHWM, 100_000)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.MAXMSGSIZE, MAX_ENVELOPE)
+        keys = curve_keys(args)
         for sock in (self.pub, self.sub):
+            if keys:
+                # CURVE client: the forwarder's ZAP handler admits the public key only if the roster lists it.
+                sock.setsockopt(zmq.CURVE_PUBLICKEY, keys[0].encode())
+                sock.setsockopt(zmq.CURVE_SECRETKEY, keys[1].encode())
+                sock.setsockopt(zmq.CURVE_SERVERKEY, keys[2].encode())
             sock.setsockopt(zmq.RECONNECT_IVL, 100)
             sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
             sock.setsockopt(zmq.HEARTBEAT_IVL, 500)
@@ -633,6 +701,8 @@ def main(argv=None):
                         help="seconds to wait for a welcome after losing the coordinator")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="leave after this many seconds")
     parser.add_argument("--verbose", action="store_true", help="log the session to stderr")
+    parser.add_argument("--secret-key", help="tcp://: this agent's .key file (meshwork keys generate --id ID)")
+    parser.add_argument("--server-key", help="tcp://: the coordinator's public key, or its .pub file")
     args = parser.parse_args(argv)
     if not (1 <= len(args.id) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_.") for c in args.id)):
         parser.error(f"--id {args.id!r}: 1-64 characters of A-Z a-z 0-9 - _ .")

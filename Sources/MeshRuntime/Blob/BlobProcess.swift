@@ -42,18 +42,23 @@ public enum BlobProcess {
         }
     }
 
-    /// Joins the mesh at `endpoint` as `id` (role compute, taking no work), fetches the blob
-    /// `hash` from the coordinator into the cache directory `cache`, checks it, leaves, and
-    /// returns where it is. A blob already in the cache is returned without joining.
+    /// Joins the mesh at `endpoint` as `id` (role compute, or its key's role; taking no work),
+    /// fetches the blob `hash` from the coordinator into the cache directory `cache`, checks it,
+    /// leaves, and returns where it is. A blob already in the cache is returned without joining.
+    ///
+    /// Over `tcp://` it needs `security`, as an agent does (its key file's id must be `id` and its
+    /// public key in the coordinator's roster); it then joins with the key's role.
     ///
     /// Throws a ``RuntimeError``: `.blob` when the coordinator does not have it or the bytes are
-    /// wrong, `.timeout` when nothing answered within `timeout`.
+    /// wrong, `.timeout` when nothing answered within `timeout` (a key outside the roster gets no
+    /// answer either: libzmq does not tell a client that ZAP refused it).
     public static func fetch(
         hash: BlobHash,
         endpoint: String,
         cache: String,
         id: AgentID,
         timeout: Duration,
+        security: AgentProcess.AgentSecurity? = nil,
         logger: Logger
     ) async throws -> Fetched {
         ProcessEnvironment.prepareChildProcess()
@@ -64,12 +69,14 @@ public enum BlobProcess {
         let transport: ZeroMQTransport
         do {
             transport = try ZeroMQTransport(
-                connectingTo: try MeshEndpoint(endpoint), options: ZeroMQTransport.Options(name: id.rawValue), logger: logger)
+                connectingTo: try MeshEndpoint(endpoint),
+                options: ZeroMQTransport.Options(name: id.rawValue, security: try security?.transport()), logger: logger)
         } catch {
             throw RuntimeError(.transport, "cannot connect to \(endpoint): \(error)")
         }
         let configuration = AgentConfiguration(
-            id: id, role: .compute, capacity: 1, incarnation: ProcessEnvironment.newIncarnation(),
+            id: id, role: security?.identity.role ?? .compute, capacity: 1,
+            incarnation: ProcessEnvironment.newIncarnation(),
             pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName)
         let agent = Agent(
             configuration: configuration, transport: transport, worker: NoWorker(), clock: SystemClock(), logger: logger,

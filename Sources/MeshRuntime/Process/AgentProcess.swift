@@ -101,11 +101,44 @@ public enum AgentProcess {
             configuration: configuration, transport: transport, worker: worker, clock: SystemClock(), logger: logger,
             blobStore: blobStore)
         late.bind(agent)
+        let reloading = security.map { security in
+            Task { await Self.reloadOnHangup(security, id: id, transport: transport, logger: logger) }
+        }
+        defer { reloading?.cancel() }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: id.rawValue)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+
+    /// On each SIGHUP, reads the agent's key file and the server key again; when either changed,
+    /// the transport connects again with them (key rotation, docs/MULTI-HOST.md), and the agent
+    /// goes on as after any reconnection. A file that does not read keeps the keys in force.
+    static func reloadOnHangup(
+        _ initial: AgentSecurity, id: AgentID, transport: ZeroMQTransport, logger: Logger
+    ) async {
+        var current = initial
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            do {
+                let next = try AgentSecurity(secretKey: initial.paths.secretKey, serverKey: initial.paths.serverKey)
+                guard next.identity.id == id else {
+                    throw RuntimeError(
+                        .usage, "\(initial.paths.secretKey): the key is \(next.identity.id)'s, this agent is \(id)")
+                }
+                guard next.identity.keyPair != current.identity.keyPair || next.serverKey != current.serverKey else {
+                    logger.notice("SIGHUP: the keys are unchanged")
+                    continue
+                }
+                try transport.rekey(try next.transport())
+                logger.notice(
+                    "SIGHUP: connecting again with new keys",
+                    metadata: ["mesh.key": "\(next.identity.publicKey)", "mesh.serverKey": "\(next.serverKey)"])
+                current = next
+            } catch {
+                logger.error("SIGHUP: keeping the keys in force: \(error)")
+            }
+        }
     }
 
     /// An agent's CURVE identity and the coordinator's public key (tcp).
@@ -114,11 +147,14 @@ public enum AgentProcess {
         public var identity: MeshKeys.Identity
         /// The coordinator's public key.
         public var serverKey: String
+        /// What it was read from: SIGHUP reads them again.
+        var paths: (secretKey: String, serverKey: String)
 
         /// Reads the agent's secret key file; `serverKey` is a public key or a `.pub` file.
         public init(secretKey: String, serverKey: String) throws(RuntimeError) {
             self.identity = try MeshKeys.readSecret(path: secretKey)
             self.serverKey = try MeshKeys.readPublicKey(serverKey)
+            self.paths = (secretKey, serverKey)
         }
 
         func transport() throws -> TransportSecurity {

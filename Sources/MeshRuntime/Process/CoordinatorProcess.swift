@@ -34,12 +34,8 @@ public enum CoordinatorProcess {
             var forwarderOptions = ZeroMQForwarder.Options()
             var transportOptions = ZeroMQTransport.Options(name: "coordinator")
             if let security {
-                // The coordinator's own connection authenticates with the server's key pair, as `coordinator`.
-                var roster = security.roster
-                roster[security.identity.keyPair.publicKey] = .init(id: .coordinator, role: .coordinator)
-                forwarderOptions.security = ForwarderSecurity(keyPair: security.identity.keyPair, roster: roster)
-                transportOptions.security = try TransportSecurity(
-                    keyPair: security.identity.keyPair, serverKey: security.identity.keyPair.publicKey)
+                forwarderOptions.security = security.forwarder
+                transportOptions.security = try security.transport()
             }
             forwarder = try ZeroMQForwarder(binding: try MeshEndpoint(bind), options: forwarderOptions, logger: logger)
             transport = try ZeroMQTransport(connectingTo: forwarder.endpoint, options: transportOptions, logger: logger)
@@ -54,6 +50,10 @@ public enum CoordinatorProcess {
             throw RuntimeError(.runDirectory, "\(run.path): cannot open the artifact store: \(error)")
         }
         defer { try? store.close() }
+        let reloading = security.map { security in
+            Task { await Self.reloadOnHangup(security, forwarder: forwarder, transport: transport, logger: logger) }
+        }
+        defer { reloading?.cancel() }
         let journal = SQLiteJournal(store)
         let recorded = resume ? try store.readJournal().entries : []
         let awards = resume ? try store.highestAwards() : [:]
@@ -88,6 +88,32 @@ public enum CoordinatorProcess {
         announce(report)
         await forwarder.stop()
         return report
+    }
+
+    /// On each SIGHUP, reads the coordinator's key file and roster again and hands them to the
+    /// forwarder (key rotation, docs/MULTI-HOST.md): added keys are admitted, the connections of
+    /// revoked ones dropped. A file that does not read keeps the keys in force, and says why.
+    static func reloadOnHangup(
+        _ initial: CoordinatorSecurity, forwarder: ZeroMQForwarder, transport: ZeroMQTransport, logger: Logger
+    ) async {
+        guard let paths = initial.paths else { return }
+        var current = initial
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            do {
+                let next = try CoordinatorSecurity(secretKey: paths.secretKey, roster: paths.roster)
+                try await forwarder.update(security: next.forwarder)
+                if next.identity.keyPair != current.identity.keyPair {
+                    // Its own connection authenticates with the server key pair: connect again with the new one.
+                    try transport.rekey(try next.transport())
+                }
+                logger.notice(
+                    "SIGHUP: keys and roster read again",
+                    metadata: ["mesh.roster": "\(next.roster.count)", "mesh.key": "\(next.identity.publicKey)"])
+                current = next
+            } catch {
+                logger.error("SIGHUP: keeping the keys in force: \(error)")
+            }
+        }
     }
 
     private struct Consumer: WorkflowConsumer {
@@ -141,6 +167,9 @@ public struct CoordinatorSecurity: Sendable {
     /// Public key → agent.
     public var roster: [String: ForwarderSecurity.Peer]
 
+    /// The files it was read from: SIGHUP reads them again.
+    var paths: (secretKey: String, roster: String)?
+
     public init(identity: MeshKeys.Identity, roster: [String: ForwarderSecurity.Peer]) {
         self.identity = identity
         self.roster = roster
@@ -150,6 +179,20 @@ public struct CoordinatorSecurity: Sendable {
     public init(secretKey: String, roster: String) throws(RuntimeError) {
         self.identity = try MeshKeys.readSecret(path: secretKey)
         self.roster = try MeshKeys.readRoster(path: roster)
+        self.paths = (secretKey, roster)
+    }
+
+    /// The forwarder's keys and roster: the coordinator's own connection authenticates with the
+    /// server's key pair, as `coordinator`.
+    var forwarder: ForwarderSecurity {
+        var roster = self.roster
+        roster[self.identity.keyPair.publicKey] = .init(id: .coordinator, role: .coordinator)
+        return ForwarderSecurity(keyPair: self.identity.keyPair, roster: roster)
+    }
+
+    /// The coordinator's own connection: its key pair, and the same pair's public key as server key.
+    func transport() throws(TransportError) -> TransportSecurity {
+        try TransportSecurity(keyPair: self.identity.keyPair, serverKey: self.identity.keyPair.publicKey)
     }
 }
 

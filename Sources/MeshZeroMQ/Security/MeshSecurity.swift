@@ -5,7 +5,7 @@ public import MeshCore
 ///
 /// With it, the forwarder's sockets are CURVE servers, and a ZAP handler in its context
 /// (`inproc://zeromq.zap.01`, served by the forwarder's device thread) admits only the public keys
-/// of ``roster``, giving each connection its agent id as ZAP `User-Id`. libzmq 4.3.4 lets **any**
+/// of ``roster``, giving each connection its public key (Z85) as ZAP `User-Id`. libzmq 4.3.4 lets **any**
 /// client key in when no ZAP handler answers (measured, docs/WIRE.md), so there is no CURVE here
 /// without one. Every message and subscription is then checked against the connection's id by
 /// ``gate`` (``SenderPolicy`` by default).

@@ -71,6 +71,11 @@ final class ZeroMQSocket {
         try ZeroMQSystem.lastEndpoint(self.open, on: self.label)
     }
 
+    /// Undoes a connect, dropping the connection and what is queued on it.
+    func disconnect(_ endpoint: String) {
+        ZeroMQSystem.disconnect(self.open, endpoint)
+    }
+
     /// Connects to `endpoint` (libzmq connects, and reconnects, in the background).
     func connect(_ endpoint: String) throws(TransportError) {
         try ZeroMQSystem.connect(self.open, endpoint, on: self.label)

@@ -206,6 +206,11 @@ enum ZeroMQSystem {
         _ = zmq_unbind(socket, endpoint)
     }
 
+    /// Undoes a connect: the connection and its queued messages are dropped (key rotation).
+    static func disconnect(_ socket: Handle, _ endpoint: String) {
+        _ = zmq_disconnect(socket, endpoint)
+    }
+
     /// Connects a socket (asynchronous in libzmq: this fails only on a malformed endpoint).
     static func connect(_ socket: Handle, _ endpoint: String, on what: String) throws(TransportError) {
         if zmq_connect(socket, endpoint) != 0 {
