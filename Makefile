@@ -10,7 +10,7 @@ BIN_DIR := $(CURDIR)/bin
 # cores a dozen meshes at a time starve each other's heartbeats (swift-testing's width limit).
 TEST_WIDTH ?= 4
 
-.PHONY: deps test-deps build build-debug link run test screens bench bench-thresholds bench-mesh clean
+.PHONY: deps test-deps build build-debug link run test fuzz fuzz-ci screens bench bench-thresholds bench-mesh clean
 
 # Install the C libraries when any is missing; a warm machine skips apt entirely.
 deps:
@@ -66,7 +66,20 @@ test-deps:
 test: deps test-deps
 	$(SWIFT) build --build-tests
 	SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$(TEST_WIDTH) $(SWIFT) test --skip-build
+	@$(MAKE) --no-print-directory fuzz-ci
 	@$(MAKE) --no-print-directory link
+
+# libFuzzer targets, one per decoder (Fuzz/, a package of its own; docs/FUZZING.md): builds them
+# (release, --sanitize=fuzzer), replays the saved crash inputs of Fuzz/Crashes/, then fuzzes each
+# target for FUZZ_SECONDS from its committed corpus. Fails on a build failure or any crash.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	SWIFT=$(SWIFT) scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The short run that `make test` (and so CI) ends with: the same, FUZZ_CI_SECONDS per target.
+FUZZ_CI_SECONDS ?= 3
+fuzz-ci: deps
+	SWIFT=$(SWIFT) scripts/fuzz.sh $(FUZZ_CI_SECONDS)
 
 # A PNG of every oversight page of a run (RUN=runs/<id>, default the newest) in RUN/screens/.
 RUN ?= $(shell ls -dt runs/*/ 2>/dev/null | head -1)
@@ -103,4 +116,4 @@ bench-mesh: build
 	$(BIN_DIR)/meshwork bench
 
 clean:
-	rm -rf .build bin Benchmarks/.build
+	rm -rf .build bin Benchmarks/.build Fuzz/.build

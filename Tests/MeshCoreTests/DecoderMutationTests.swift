@@ -4,7 +4,7 @@ import Testing
 /// Every envelope and session, hand-off and blob body decoder fed 20,000 seeded mutations of valid
 /// encodings each (bit flips, truncation, inflated length fields, random tails): none crashes or
 /// traps, every rejection is a `WireError`, and whatever decodes re-encodes to the same bytes.
-/// A seeded, in-process stand-in for the libFuzzer targets the issue asks for (not yet built).
+/// A seeded, in-process companion of the coverage-guided libFuzzer targets of Fuzz/ (docs/FUZZING.md).
 @Suite("Decoder mutations")
 struct DecoderMutationTests {
     static let task = TaskID(unchecked: "uc/digits/intake")
@@ -68,5 +68,42 @@ struct DecoderMutationTests {
             }
         }
         #expect(rejected > 10_000, "\(name): only \(rejected) of 20,000 mutations rejected")
+    }
+}
+
+/// Inputs the libFuzzer targets of Fuzz/ found; each is also kept in Fuzz/Crashes/<target>/ and
+/// replayed by `make fuzz` and `make test`.
+@Suite("Fuzzer findings")
+struct FuzzerFindingTests {
+    /// Fuzz/Crashes/hello/services-keys-out-of-order: a hello whose services map lists `nifcs`
+    /// before `metrics` decoded, and re-encoded with the keys sorted — a second spelling of one body.
+    @Test func pairsOutOfByteOrderAreRefused() {
+        let found: [UInt8] = Array(
+            "\u{02}\u{08}\u{00}\u{00}\u{00}*\u{00}\u{00}\u{00}\u{05}\u{00}hostb\u{02}\u{00}\u{09}\u{00}nifcs\u{1F}\u{00}ht\u{17}\u{00}http://10.`\u{00}0.0.3:40123\u{07}\u{00}metrics\u{1F}\u{00}http://10.200.0.3:40124/metrics"
+                .utf8)
+        #expect(found.count == 96)
+        #expect {
+            try Hello(decoding: found)
+        } throws: { error in
+            (error as? WireError)?.code == .invalidField && "\(error)".contains("out of order")
+        }
+        var writer = WireWriter()
+        writer.write(UInt16(2))
+        for key in ["b", "a"] {
+            writer.write(key)
+            writer.write("v")
+        }
+        var reader = WireReader(writer.bytes)
+        #expect(throws: WireError.self) { try StringPairs.read("pairs", from: &reader) }
+    }
+
+    /// The writer orders keys by their UTF-8 bytes, as the reader (and docs/WIRE.md, and the
+    /// Python agent) do: Swift's `String` order compares canonical forms, and puts a decomposed
+    /// `e\u{301}` (bytes 65 CC 81) after `f` (66).
+    @Test func pairsAreWrittenInByteOrder() throws {
+        let hello = Hello(role: .data, capacity: 1, pid: 1, host: "h", services: ["f": "2", "e\u{301}": "1", "z": "3"])
+        let bytes = hello.encoded()
+        #expect(try Hello(decoding: bytes) == hello)
+        #expect(try Hello(decoding: bytes).encoded() == bytes)
     }
 }

@@ -105,27 +105,37 @@ public enum StringPairs {
     /// The most pairs accepted.
     public static let maxPairs = 64
 
-    /// Appends `pairs`, keys sorted.
+    /// Appends `pairs`, keys in ascending byte order of their UTF-8 (as docs/WIRE.md says and
+    /// ``read(_:from:)`` demands; Swift's `String` order compares canonical forms, not bytes).
     public static func write(_ pairs: [String: String], into writer: inout WireWriter) {
         precondition(pairs.count <= maxPairs, "more than \(maxPairs) pairs")
         writer.write(UInt16(pairs.count))
-        for key in pairs.keys.sorted() {
+        for key in pairs.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             writer.write(key)
             writer.write(pairs[key]!)
         }
     }
 
-    /// Reads pairs, rejecting too many, oversized or repeated keys.
+    /// Reads pairs, rejecting too many, oversized, repeated or unordered keys (keys out of
+    /// ascending byte order would be a second spelling of the same map: found by the fuzzer,
+    /// Fuzz/Crashes/hello/).
     public static func read(_ field: String, from reader: inout WireReader) throws(WireError) -> [String: String] {
         let count = Int(try reader.readUInt16(field + ".count"))
         guard count <= maxPairs else { throw WireError(.oversized, "\(field): \(count) pairs, at most \(maxPairs)") }
         var pairs: [String: String] = [:]
+        var previous: String?
         for _ in 0..<count {
             let key = try reader.readString(field + ".key", maxLength: 256)
             let value = try reader.readString(field + ".value", maxLength: 1024)
+            if let previous, !previous.utf8.lexicographicallyPrecedes(key.utf8) {
+                let reason = previous.utf8.elementsEqual(key.utf8) ? "appears twice" : "is out of order (after \(previous))"
+                throw WireError(.invalidField, "\(field): key \(key) \(reason)")
+            }
+            // Keys with other bytes can still be one Swift key (canonically equivalent Unicode).
             guard pairs.updateValue(value, forKey: key) == nil else {
                 throw WireError(.invalidField, "\(field): key \(key) appears twice")
             }
+            previous = key
         }
         return pairs
     }
