@@ -26,7 +26,7 @@ struct PythonAgentTests {
     @Test(.enabled(requirement) { await PythonAgent.isAvailable() })
     func aPythonAgentRejoinsARestartedCoordinatorAndTheDigestHolds() async throws {
         let counts = try await Self.runRelayWithPythonAgent(
-            name: "python-headless", tokens: 2_000,
+            name: "python-headless", tokens: 4_000,
             extra: "faults:\n  - { kill: coordinator, start: 0.3, every: 1.5, times: 2 }\n", restarts: 2)
         #expect(counts["joins"] as? Int ?? 0 >= 2, "\(counts)")
     }
