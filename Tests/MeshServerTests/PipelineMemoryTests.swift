@@ -29,14 +29,14 @@ import Testing
 
     @Test func slotsLetAtMostTheirCountRunAtOnce() async throws {
         let slots = AsyncSlots(2)
-        let counts = Mutex((running: 0, most: 0))
+        let counts = Counts()
         try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<8 {
                 group.addTask {
                     try await slots.withSlot {
-                        counts.withLock { $0.running += 1; $0.most = max($0.most, $0.running) }
+                        counts.state.withLock { $0.running += 1; $0.most = max($0.most, $0.running) }
                         try await Task.sleep(for: .milliseconds(5))
-                        counts.withLock { $0.running -= 1 }
+                        counts.state.withLock { $0.running -= 1 }
                         return index
                     }
                 }
@@ -45,11 +45,16 @@ import Testing
             for try await index in group { seen.append(index) }
             #expect(seen.sorted() == Array(0..<8))
         }
-        #expect(counts.withLock { $0.most } <= 2)
-        #expect(counts.withLock { $0.running } == 0)
+        #expect(counts.state.withLock { $0.most } <= 2)
+        #expect(counts.state.withLock { $0.running } == 0)
         // A body that throws gives its slot back.
         struct Failure: Error {}
         await #expect(throws: Failure.self) { try await slots.withSlot { () async throws -> Int in throw Failure() } }
         #expect(try await slots.withSlot { 1 } == 1)
     }
+}
+
+/// How many holders run now, and the most at once.
+private final class Counts: Sendable {
+    let state = Mutex((running: 0, most: 0))
 }
