@@ -42,7 +42,7 @@ struct BenchCommand: AsyncParsableCommand {
     var latencySeconds = 10
 
     @Option(name: .long, help: "fleet: use cases through the whole lifecycle at once (simulated time).")
-    var fleet = 100
+    var fleet = 1_000
 
     @Option(name: .long, help: "inference: seconds of load for each of batch 1 and batch 32.")
     var inferSeconds = 5.0
@@ -197,8 +197,16 @@ struct BenchCommand: AsyncParsableCommand {
         bench.set("fleet_wall_s", summary.wallSeconds, digits: 2)
         bench.set("fleet_lifecycles_per_min", perMinute.rounded())
         bench.set("max_agent_rss_mb", maxAgent, digits: 1)
+        // The private part (heap, stacks): VmHWM also counts the ~34 MB of the binary's and the
+        // libraries' pages that every process maps and shares.
+        let privatePeaks = measured.peakPrivateKilobytes.filter { $0.key != "coordinator" }
+        bench.set("max_agent_private_mb", Double(privatePeaks.values.max() ?? 0) / 1024, digits: 1)
         let peaks = measured.peakResidentKilobytes.sorted { $0.key < $1.key }
         bench.text("peak RSS (MB): " + peaks.map { "\($0.key) " + String(format: "%.1f", Double($0.value) / 1024) }.joined(separator: ", "))
+        bench.text(
+            "peak private RSS, RssAnon sampled every 100 ms (MB): "
+                + measured.peakPrivateKilobytes.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.1f", Double($0.value) / 1024) }
+                .joined(separator: ", "))
         bench.set("coordinator_rss_mb", Double(measured.peakResidentKilobytes["coordinator"] ?? 0) / 1024, digits: 1)
         bench.set("startup_s", measured.startupSeconds, digits: 3)
         bench.set("startup_processes", Double(measured.peakResidentKilobytes.count))

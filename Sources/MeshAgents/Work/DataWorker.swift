@@ -1,3 +1,4 @@
+import Foundation
 public import MeshCore
 
 /// The data agent's worker: `data.discover` (compliance of catalog sources against a use case's
@@ -25,9 +26,21 @@ public struct DataWorker: Worker {
     /// The largest CSV file the worker reads (its rows must fit a task result anyway).
     public static let maximumFileBytes = 64 << 20
 
-    /// A worker resolving paths against `baseDirectory` (nil: the working directory).
-    public init(baseDirectory: String? = nil) {
+    /// How many preparations run at once: one per core, at most 4.
+    public let maximumConcurrentPreparations: Int
+
+    /// The last CSV sources parsed (shared by copies of this worker).
+    let sources = ParsedSourceCache()
+    /// Slots for running preparations (``maximumConcurrentPreparations``).
+    let slots: DispatchSemaphore
+
+    /// A worker resolving paths against `baseDirectory` (nil: the working directory), running at
+    /// most `maximumConcurrentPreparations` preparations at once (nil: one per core, at most 4).
+    public init(baseDirectory: String? = nil, maximumConcurrentPreparations: Int? = nil) {
         self.baseDirectory = baseDirectory
+        let slots = max(1, maximumConcurrentPreparations ?? min(4, ProcessInfo.processInfo.activeProcessorCount))
+        self.maximumConcurrentPreparations = slots
+        self.slots = DispatchSemaphore(value: slots)
     }
 
     /// True for `data.discover` and `data.prepare`.

@@ -13,6 +13,21 @@ public enum ProcessMemory {
         self.field("VmRSS", pid: pid)
     }
 
+    /// The process's current anonymous resident memory (`RssAnon`: its heap and stacks, without
+    /// the binary's and shared libraries' file pages, which every process of the mesh shares) in
+    /// kB, or nil when it cannot be read.
+    public static func privateResidentKilobytes(pid: Int32) -> Int? {
+        self.field("RssAnon", pid: pid)
+    }
+
+    /// The peak (`VmHWM`) and the current anonymous (`RssAnon`) resident memory in kB, from one read.
+    public static func peakAndPrivateKilobytes(pid: Int32) -> (peak: Int, private: Int)? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let peak = self.field("VmHWM", in: status), let anonymous = self.field("RssAnon", in: status)
+        else { return nil }
+        return (peak, anonymous)
+    }
+
     /// Parses `name:   1234 kB` out of a `/proc/<pid>/status` text.
     static func field(_ name: String, in status: String) -> Int? {
         for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {

@@ -11,7 +11,8 @@ import UnixSignals
 /// Runs the coordinator and the mesh's forwarder as this process: `meshwork coordinator`.
 ///
 /// It speaks to a supervisor through stdout lines (docs/ARCHITECTURE.md, "Processes"):
-/// `READY <endpoint>` once the forwarder is bound, `PROGRESS <json>` periodically, and
+/// `READY <endpoint>` once the forwarder is bound (before the run's store is opened),
+/// `PROGRESS <json>` periodically, and
 /// `REPORT <json>` when the workflow has finished.
 public enum CoordinatorProcess {
     /// Binds `bind`, coordinates `scenario` into `run`, and returns the report once the workflow finished.
@@ -39,9 +40,16 @@ public enum CoordinatorProcess {
             }
             forwarder = try ZeroMQForwarder(binding: try MeshEndpoint(bind), options: forwarderOptions, logger: logger)
             transport = try ZeroMQTransport(connectingTo: forwarder.endpoint, options: transportOptions, logger: logger)
+            // Subscribed before READY: the hellos of agents started on it wait in the transport
+            // until the coordinator runs, instead of being dropped by the forwarder (no subscriber
+            // yet) and repeated after a backoff.
+            try transport.subscribe(.agent(.coordinator))
         } catch {
             throw RuntimeError(.transport, "cannot bind the mesh at \(bind): \(error)")
         }
+        // READY as soon as the mesh is bound: the agents load and connect while the run's store
+        // opens (its migrations took a quarter of a second of a loaded machine's start-up).
+        ProcessEnvironment.emitLine("READY \(forwarder.endpoint)")
         let store = try RunStore.openForCoordinator(run: run, scenario: scenario, resume: resume)
         let artifacts: ArtifactBlobStore
         do {
@@ -60,7 +68,6 @@ public enum CoordinatorProcess {
         try journal.appendPhysical([PhysicalEvent(
             kind: "coordinator-started", agent: "coordinator", detail: "pid=\(ProcessEnvironment.pid) host=\(ProcessEnvironment.hostName) resume=\(resume) endpoint=\(forwarder.endpoint)",
             at: .zero)])
-        ProcessEnvironment.emitLine("READY \(forwarder.endpoint)")
         // With `hold`, the report goes out when the workflow finishes and the mesh stays up until
         // SIGTERM; without, once the coordinator has stopped.
         let reported = Mutex(false)

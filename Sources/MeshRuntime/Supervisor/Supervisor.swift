@@ -69,6 +69,7 @@ public actor Supervisor {
     let physicalClock = SystemClock()
     var runStarted: ContinuousClock.Instant?
     var peakResident: [String: Int] = [:]
+    var peakPrivate: [String: Int] = [:]
 
     /// What `meshwork bench` reads after ``run()``.
     public struct Measurements: Sendable, Equatable {
@@ -78,13 +79,16 @@ public actor Supervisor {
         /// Each process's peak resident memory (`VmHWM`) in kB, by name (`coordinator` or the
         /// agent's id), sampled every 100 ms while the workflow ran.
         public var peakResidentKilobytes: [String: Int]
+        /// Each process's largest anonymous resident memory (`RssAnon`: heap and stacks, without the
+        /// file pages of the binary and libraries that all processes share) seen in the same samples, in kB.
+        public var peakPrivateKilobytes: [String: Int] = [:]
     }
 
     /// Start-up time and peak memory per process of the last ``run()``.
     public var measurements: Measurements {
         Measurements(
             startupSeconds: self.seconds(from: self.runStarted, to: self.workflowStarted),
-            peakResidentKilobytes: self.peakResident)
+            peakResidentKilobytes: self.peakResident, peakPrivateKilobytes: self.peakPrivate)
     }
 
     /// Makes a supervisor for `scenario` (read from `scenarioPath`), writing into `run`.
@@ -398,7 +402,9 @@ public actor Supervisor {
         var processes = self.agentPIDs.map { ($0.key.rawValue, $0.value) }
         if let pid = self.coordinatorPID { processes.append(("coordinator", pid)) }
         for (name, pid) in processes {
-            if let peak = ProcessMemory.peakResidentKilobytes(pid: pid) { self.peakResident[name] = max(peak, self.peakResident[name] ?? 0) }
+            guard let memory = ProcessMemory.peakAndPrivateKilobytes(pid: pid) else { continue }
+            self.peakResident[name] = max(memory.peak, self.peakResident[name] ?? 0)
+            self.peakPrivate[name] = max(memory.private, self.peakPrivate[name] ?? 0)
         }
     }
 

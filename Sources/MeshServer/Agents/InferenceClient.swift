@@ -88,6 +88,24 @@ public final class InferenceClient: Sendable {
         return text
     }
 
+    /// The bytes of ``body(shape:values:)`` for a tensor of zeros, written straight as UTF-8
+    /// (the serving test's oversized batch: a million bytes, without a million `Float`s and strings).
+    public static func zerosBody(shape: [Int]) -> [UInt8] {
+        let count = shape.reduce(1, *)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(96 + count * 4)
+        bytes += Array(#"{"inputs":[{"name":"input","shape":["#.utf8)
+        bytes += Array(shape.map(String.init).joined(separator: ",").utf8)
+        bytes += Array(#"],"datatype":"FP32","data":["#.utf8)
+        let zero = Array(Float(0).description.utf8)
+        for index in 0..<count {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += zero
+        }
+        bytes += Array(#"]}],"outputs":[{"name":"label"}]}"#.utf8)
+        return bytes
+    }
+
     /// The `label` output's data in a response body.
     static func labels(in body: [UInt8]) throws -> [Int] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],

@@ -24,6 +24,10 @@ public final class PipelineWorker: Worker, Sendable {
     /// The HTTP server.
     public let server: InferenceServer
     private let starting = Mutex<Task<String, any Error>?>(nil)
+    /// Serving tests run two at a time: each builds megabytes of request bodies (the hold-out as
+    /// JSON, the 4,097-row edge case), and a fleet's deploys arrive together, so 64 at once
+    /// (the agent's capacity) made the agent's peak memory, not its speed, on 2 cores.
+    private let testSlots = AsyncSlots(2)
     private let logger: Logger
     /// Where deployed versions and aliases are kept so a restarted agent serves them again.
     public let stateDirectory: String?
@@ -76,7 +80,9 @@ public final class PipelineWorker: Worker, Sendable {
             case ServingWork.deploy: return WorkReport(.done(try self.deploy(DeployRequest(decoding: assignment.input))))
             case ServingWork.promote:
                 return WorkReport(.done(try self.promote(PromoteRequest(decoding: assignment.input))))
-            case ServingWork.test: return try await self.test(ServingTestRequest(decoding: assignment.input))
+            case ServingWork.test:
+                // Decoded once a slot is free: a waiting test holds only its request's bytes.
+                return try await self.testSlots.withSlot { try await self.test(ServingTestRequest(decoding: assignment.input)) }
             default: return WorkReport(.failed("no worker here does \(assignment.work)"))
             }
         } catch let error as WireError {
@@ -140,21 +146,19 @@ public final class PipelineWorker: Worker, Sendable {
         let columns = request.rows.features.columns
         let one = Array(request.rows.features.row(0))
         var edgeCases: [ServingTestReport.EdgeCase] = []
-        let cases: [(String, String)] = [
-            ("wrong-shape", InferenceClient.body(shape: [1, columns + 1], values: one + [0])),
-            ("wrong-type", #"{"inputs":[{"name":"input","shape":[1,\#(columns)],"datatype":"BYTES","data":["#
-                + Array(repeating: #""a""#, count: columns).joined(separator: ",") + "]}]}"),
-            ("empty-batch", InferenceClient.body(shape: [0, columns], values: [])),
-            ("huge-batch", InferenceClient.body(
-                shape: [self.server.configuration.maximumBatchRows + 1, columns],
-                values: Array(repeating: 0, count: (self.server.configuration.maximumBatchRows + 1) * columns))),
-            ("not-json", "{\"inputs\": ["),
-            ("unknown-model", ""),
+        let cases: [(String, [UInt8])] = [
+            ("wrong-shape", Array(InferenceClient.body(shape: [1, columns + 1], values: one + [0]).utf8)),
+            ("wrong-type", Array((#"{"inputs":[{"name":"input","shape":[1,\#(columns)],"datatype":"BYTES","data":["#
+                + Array(repeating: #""a""#, count: columns).joined(separator: ",") + "]}]}").utf8)),
+            ("empty-batch", Array(InferenceClient.body(shape: [0, columns], values: []).utf8)),
+            ("huge-batch", InferenceClient.zerosBody(shape: [self.server.configuration.maximumBatchRows + 1, columns])),
+            ("not-json", Array("{\"inputs\": [".utf8)),
+            ("unknown-model", []),
         ]
         for (name, body) in cases {
             let target = name == "unknown-model" ? "/v2/models/no-such-model/infer" : path
             let response = try await client.connection.request(
-                "POST", target, body: Array((body.isEmpty ? InferenceClient.body(shape: [1, columns], values: one) : body).utf8))
+                "POST", target, body: body.isEmpty ? Array(InferenceClient.body(shape: [1, columns], values: one).utf8) : body)
             let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
             let refused = (400..<500).contains(response.status) && json?["error"] is String
             edgeCases.append(.init(name: name, status: response.status, refused: refused))

@@ -43,8 +43,12 @@ public struct ServingStatistics: Sendable, Hashable, Codable {
 
 /// A ring of the last `capacity` request latencies plus running counts; the server records into
 /// it from any thread.
+///
+/// The ring grows as requests come, up to `capacity`: a pipeline agent serving thousands of
+/// versions, most of which answer a few requests, would otherwise hold 64 KiB of zeros for each.
 struct LatencyReservoir: ~Copyable {
-    private var latencies: [UInt64]
+    private var latencies: [UInt64] = []
+    private let capacity: Int
     private var next = 0
     private var filled = false
     private(set) var requests = 0
@@ -53,16 +57,20 @@ struct LatencyReservoir: ~Copyable {
 
     init(capacity: Int) {
         precondition(capacity > 0, "a reservoir needs room for one latency")
-        self.latencies = [UInt64](repeating: 0, count: capacity)
+        self.capacity = capacity
     }
 
     /// Counts a successful request of `rows` rows that took `nanoseconds`.
     mutating func recordSuccess(rows: Int, nanoseconds: UInt64) {
         self.requests += 1
         self.rows += rows
-        self.latencies[self.next] = nanoseconds
+        if self.latencies.count < self.capacity {
+            self.latencies.append(nanoseconds)
+        } else {
+            self.latencies[self.next] = nanoseconds
+        }
         self.next += 1
-        if self.next == self.latencies.count {
+        if self.next == self.capacity {
             self.next = 0
             self.filled = true
         }
@@ -74,7 +82,7 @@ struct LatencyReservoir: ~Copyable {
     }
 
     /// The latencies currently in the window, oldest order not kept.
-    var window: [UInt64] { self.filled ? self.latencies : Array(self.latencies[..<self.next]) }
+    var window: [UInt64] { self.latencies }
 
     /// The statistics now.
     var statistics: ServingStatistics {

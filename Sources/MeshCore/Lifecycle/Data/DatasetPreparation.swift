@@ -34,10 +34,16 @@ struct DatasetPreparation {
 
     /// Runs every step; `sourceText` is the CSV file's text for a CSV source.
     mutating func run(sourceText: String?) throws(DataError) -> PreparedDataset {
+        guard case .csv = self.request.source.kind, let sourceText else { return try self.run(parsed: nil) }
+        return try self.run(parsed: ParsedCSVSource(text: sourceText, for: self.request))
+    }
+
+    /// Runs every step from a CSV source's text scanned and parsed already (nil: no text was read).
+    mutating func run(parsed: ParsedCSVSource?) throws(DataError) -> PreparedDataset {
         if let problem = self.request.validationProblem {
             throw DataError(.invalidRequest, self.sourceID, problem)
         }
-        try self.read(sourceText: sourceText)
+        try self.read(parsed: parsed)
         try self.appendExtraRows()
         guard self.width > 0 else {
             throw DataError(.invalidData, self.sourceID, "\(self.sourceName): no feature columns besides the label")
@@ -117,18 +123,21 @@ struct DatasetPreparation {
 
     // MARK: Reading
 
-    private mutating func read(sourceText: String?) throws(DataError) {
+    private mutating func read(parsed: ParsedCSVSource?) throws(DataError) {
         let source = self.request.source
         switch source.kind {
         case .csv:
-            guard let sourceText else {
+            guard let parsed else {
                 throw DataError(.sourceUnavailable, source.id, "\(self.sourceName): no text was read for the CSV source")
             }
-            let scan = CSVScan(text: sourceText, labelColumn: source.labelColumn)
-            let text = self.request.cleaning.imputeMissing ? CSVScan.fillingMissing(scan.missing, in: sourceText) : sourceText
+            precondition(
+                parsed.sourceName == self.sourceName && parsed.labelColumn == source.labelColumn
+                    && parsed.imputeMissing == self.request.cleaning.imputeMissing,
+                "a CSV source parsed for another request")
+            let scan = parsed.scan
             let table: CSVTable
             do {
-                table = try CSVTable.parse(text: text, source: self.sourceName, labelColumn: source.labelColumn)
+                table = try parsed.table.get()
             } catch {
                 throw DataError(error, sourceID: source.id)
             }

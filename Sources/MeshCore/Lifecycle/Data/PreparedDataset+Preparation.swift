@@ -9,4 +9,13 @@ extension PreparedDataset {
         var preparation = DatasetPreparation(request: request)
         self = try preparation.run(sourceText: sourceText)
     }
+
+    /// The same preparation from a CSV source's text scanned and parsed already
+    /// (``ParsedCSVSource/init(text:for:)`` for this request's source; nil when no text was read,
+    /// as for synthetic and stream sources). Gives the same dataset, or the same error, as
+    /// ``init(preparing:sourceText:)`` with that text.
+    public init(preparing request: PrepareRequest, parsed: ParsedCSVSource?) throws(DataError) {
+        var preparation = DatasetPreparation(request: request)
+        self = try preparation.run(parsed: parsed)
+    }
 }
