@@ -51,7 +51,8 @@ extension Coordinator {
         _ event: (inout Negotiation) -> [Negotiation.Action]
     ) {
         guard let index = self.openTasks.index(forKey: task) else { return }
-        let actions = Self.withContext(of: &self.openTasks.values[index].negotiation, load: self.agentLoad, directory: self.directory, event)
+        let actions = Self.withContext(
+            of: &self.openTasks.values[index].negotiation, load: self.agentLoad, directory: self.directory, event)
         self.perform(actions, for: task, at: now)
     }
 
