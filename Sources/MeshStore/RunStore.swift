@@ -56,15 +56,27 @@ public final class RunStore: Sendable {
     /// Whether this store was opened read-only.
     public let isReadOnly: Bool
 
+    /// The writer's automatic checkpoint, a backstop behind its ``WALCheckpointer``: only a WAL
+    /// the passive checkpoints never caught up with grows this far (4,096 pages, 16 MiB).
+    static let backstopCheckpointPages = 4096
+
     let queue: DatabaseQueue
     private let writerLock: WriterLock?
+    private let checkpointer: WALCheckpointer?
 
-    private init(directory: String, databasePath: String, queue: DatabaseQueue, writerLock: WriterLock?) {
+    private init(
+        directory: String, databasePath: String, queue: DatabaseQueue, writerLock: WriterLock?, checkpointer: WALCheckpointer? = nil
+    ) {
         self.directory = directory
         self.databasePath = databasePath
         self.queue = queue
         self.writerLock = writerLock
+        self.checkpointer = checkpointer
         self.isReadOnly = writerLock == nil
+    }
+
+    deinit {
+        self.checkpointer?.stop()
     }
 
     // MARK: - Opening
@@ -81,7 +93,8 @@ public final class RunStore: Sendable {
         try FileIO.requireWritable(directory)
         let lock = try WriterLock(databasePath: path)
         let queue = try self.openWriter(path: path, options: options)
-        let store = RunStore(directory: directory, databasePath: path, queue: queue, writerLock: lock)
+        let checkpointer = try WALCheckpointer(path: path, synchronous: self.synchronous(options))
+        let store = RunStore(directory: directory, databasePath: path, queue: queue, writerLock: lock, checkpointer: checkpointer)
         try store.migrate()
         var info = run
         info.schemaVersion = Schema.version
@@ -121,7 +134,8 @@ public final class RunStore: Sendable {
         }
         let lock = try WriterLock(databasePath: path)
         let queue = try self.openWriter(path: path, options: options)
-        let store = RunStore(directory: directory, databasePath: path, queue: queue, writerLock: lock)
+        let checkpointer = try WALCheckpointer(path: path, synchronous: self.synchronous(options))
+        let store = RunStore(directory: directory, databasePath: path, queue: queue, writerLock: lock, checkpointer: checkpointer)
         try store.migrate()
         let pid = FileIO.processID
         let host = FileIO.hostName
@@ -143,6 +157,9 @@ public final class RunStore: Sendable {
     /// Closes the connection (the writer's close checkpoints the WAL into the database file) and
     /// releases the writer lock. Later calls throw.
     public func close() throws(StoreError) {
+        // The checkpointer's connection first, so the writer's is the last and its close
+        // checkpoints everything and removes the WAL.
+        self.checkpointer?.stop()
         do {
             try self.queue.close()
         } catch {
@@ -263,7 +280,7 @@ public final class RunStore: Sendable {
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(TimeInterval(options.busyTimeout.components.seconds))
         configuration.label = "meshwork.store"
-        let synchronous = options.durability == .powerLoss ? "FULL" : "NORMAL"
+        let synchronous = self.synchronous(options)
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             // GRDB's WAL set-up picks NORMAL; set our choice explicitly, after it.
@@ -271,11 +288,17 @@ public final class RunStore: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
                 // Bound the WAL file that stays behind after a checkpoint.
                 try db.execute(sql: "PRAGMA journal_size_limit = \(64 << 20)")
+                // Checkpoints run on the store's WALCheckpointer; this one is the backstop.
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.backstopCheckpointPages)")
             }
             return queue
         } catch {
             throw StoreError(error, path: path, doing: "cannot open the database for writing")
         }
+    }
+
+    private static func synchronous(_ options: Options) -> String {
+        options.durability == .powerLoss ? "FULL" : "NORMAL"
     }
 
     private static func openReader(path: String) throws(StoreError) -> RunStore {

@@ -36,6 +36,32 @@ struct NegotiationTests {
         #expect(n.isFinished)
     }
 
+    /// `deadline` is the deadline of every `.scheduleTimeout` the negotiation asked for last (the
+    /// coordinator keeps one timer per negotiation and re-arms from it), and nil once it ended.
+    @Test func theDeadlineIsTheLastScheduledTimeout() {
+        func scheduled(_ actions: [Negotiation.Action]) -> MonotonicTime? {
+            actions.compactMap { if case .scheduleTimeout(let at) = $0 { at } else { nil } }.last
+        }
+        var policy = Negotiation.Policy()
+        policy.bidTimeout = .seconds(2)
+        policy.acceptTimeout = .seconds(5)
+        policy.workTimeout = .seconds(60)
+        var n = Negotiation(task: self.task, role: .data, work: "w", input: [7], policy: policy)
+        #expect(n.deadline == nil)
+        let called = scheduled(n.start(candidates: [self.a], at: self.t0))
+        #expect(called == self.t0.adding(.seconds(2)) && n.deadline == called)
+        let t1 = self.t0.adding(.milliseconds(1))
+        let awarded = scheduled(n.bidReceived(self.bid(), from: self.a, at: t1))
+        #expect(awarded == t1.adding(.seconds(5)) && n.deadline == awarded)
+        let t2 = t1.adding(.milliseconds(1))
+        let accepted = scheduled(n.acceptReceived(award: 1, from: self.a, at: t2))
+        #expect(accepted == t2.adding(.seconds(60)) && n.deadline == accepted)
+        // An early check changes nothing: the owner re-arms at the same deadline.
+        #expect(n.timeoutFired(at: self.t0.adding(.seconds(2))).isEmpty && n.deadline == accepted)
+        _ = n.resultReceived(TaskResult(task: self.task, award: 1, outcome: .done([1])), from: self.a, at: t2)
+        #expect(n.deadline == nil)
+    }
+
     @Test func theAwardDoesNotDependOnTheOrderBidsArrive() {
         var winners: Set<AgentRef> = []
         for order in [[self.a, self.b, self.c], [self.c, self.b, self.a], [self.b, self.c, self.a]] {

@@ -99,6 +99,32 @@ struct JournalTests {
         #expect(back.recomputed == digest)
     }
 
+    /// A coordinator's flush writes both journals in one transaction: all of it lands, or (a gap
+    /// in the logical records) none of it, not even the physical events beside it.
+    @Test func logicalAndPhysicalOfOneFlushCommitTogether() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (path, store) = try makeRun(in: directory)
+        let journal = SQLiteJournal(store)
+        var digest = JournalDigest()
+        let award = PhysicalEvent(kind: "award", agent: "data-1#1", task: "relay/0/0", detail: "award=1", at: MonotonicTime(nanoseconds: 1))
+        try journal.append(logical: JournalWorkload.entries(count: 10, continuing: &digest), physical: [award, award])
+
+        var ahead = digest
+        _ = JournalWorkload.entries(count: 3, continuing: &ahead)
+        let gap = storeError { try journal.append(logical: JournalWorkload.entries(count: 1, continuing: &ahead), physical: [award]) }
+        #expect(gap?.code == .journalOrder)
+        #expect(gap?.description.contains("a gap") == true, "\(String(describing: gap))")
+        // Physical events alone, and the journal going on where it stopped.
+        try journal.append(logical: [], physical: [award])
+        try journal.append(logical: JournalWorkload.entries(count: 2, continuing: &digest), physical: [])
+
+        let reader = try RunStore.openReadOnly(at: path)
+        #expect(try reader.readJournal().entries.count == 12)
+        #expect(try reader.readJournal().recomputed == digest)
+        #expect(try reader.physicalEvents(kind: "award").count == 3, "the failed flush left no physical event")
+    }
+
     @Test func resultsAreKeyedByTaskAndStepAndDuplicatesAreCounted() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -28,7 +28,7 @@ extension Coordinator {
                     let detail = result.telemetry.keys.sorted().map { "\($0)=\(result.telemetry[$0]!)" }.joined(separator: " ")
                     self.physical("telemetry", agent: "\(sender)", task: result.task.rawValue, detail: detail, at: now)
                 }
-                if self.negotiations[result.task] != nil {
+                if self.openTasks[result.task] != nil {
                     self.withNegotiation(result.task, at: now) { $0.resultReceived(result, from: sender, at: now) }
                 } else {
                     // Already committed (or unknown): acknowledge so the agent stops resending.
@@ -50,16 +50,58 @@ extension Coordinator {
         at now: MonotonicTime,
         _ event: (inout Negotiation) -> [Negotiation.Action]
     ) {
-        guard self.negotiations[task] != nil else { return }
-        self.negotiations[task]!.agentLoad = self.agentLoad
-        self.negotiations[task]!.directory = self.directory
-        let actions = event(&self.negotiations[task]!)
+        guard let index = self.openTasks.index(forKey: task) else { return }
+        let actions = Self.withContext(
+            of: &self.openTasks.values[index].negotiation, load: self.agentLoad, directory: self.directory, event)
         self.perform(actions, for: task, at: now)
+    }
+
+    /// Runs `event` with the coordinator's load and directory lent to the negotiation, and takes
+    /// them back afterwards: a negotiation left holding them would make the coordinator's next
+    /// change to its own maps copy them whole.
+    private static func withContext(
+        of negotiation: inout Negotiation,
+        load: [AgentID: Int],
+        directory: [String: String],
+        _ event: (inout Negotiation) -> [Negotiation.Action]
+    ) -> [Negotiation.Action] {
+        negotiation.agentLoad = load
+        negotiation.directory = directory
+        defer {
+            negotiation.agentLoad = [:]
+            negotiation.directory = [:]
+        }
+        return event(&negotiation)
+    }
+
+    /// A timer entry came due: a stale one (its task ended, or an earlier deadline replaced it)
+    /// is dropped; otherwise the negotiation checks its deadline, and the task's timer is armed
+    /// again at the deadline it has now (a later one waited behind this entry).
+    func timerFired(_ timer: CoordinatorTimer, at now: MonotonicTime) {
+        guard let index = self.openTasks.index(forKey: timer.task), self.openTasks.values[index].armed == timer.deadline else {
+            return
+        }
+        self.openTasks.values[index].armed = nil
+        self.withNegotiation(timer.task, at: now) { $0.timeoutFired(at: now) }
+        guard let after = self.openTasks.index(forKey: timer.task), self.openTasks.values[after].armed == nil,
+            let deadline = self.openTasks.values[after].negotiation.deadline
+        else { return }
+        self.arm(timer.task, at: deadline)
+    }
+
+    /// Makes sure `task`'s timer fires by `deadline`. An entry already due earlier is enough:
+    /// when it fires, the timer is armed again at the negotiation's deadline then. Deadlines
+    /// mostly grow (bid, accept, work), so a hand-off costs one heap entry instead of three.
+    private func arm(_ task: TaskID, at deadline: MonotonicTime) {
+        guard let index = self.openTasks.index(forKey: task) else { return }
+        if let armed = self.openTasks.values[index].armed, armed <= deadline { return }
+        self.openTasks.values[index].armed = deadline
+        self.timers.insert(CoordinatorTimer(deadline: deadline, task: task))
     }
 
     /// Performs a negotiation's actions for `task`.
     func perform(_ actions: [Negotiation.Action], for task: TaskID, at now: MonotonicTime) {
-        let simTime = self.taskSimTime[task] ?? self.orchestrator.now
+        let simTime = self.openTasks[task]?.simTime ?? self.orchestrator.now
         for action in actions {
             switch action {
             case .callForProposals(let call, let ref):
@@ -70,7 +112,7 @@ extension Coordinator {
                 self.physical("award", agent: "\(ref)", task: task.rawValue, detail: "award=\(award.award)", at: now)
                 self.send(.award, award.encoded(), to: ref, simTime: simTime, at: now)
             case .scheduleTimeout(let deadline):
-                self.timers.insert(TimerEntry(deadline: deadline, task: task))
+                self.arm(task, at: deadline)
             case .completed(let output, let ref, let award):
                 self.physical("result", agent: "\(ref)", task: task.rawValue, detail: "award=\(award)", at: now)
                 self.taskEnded(task, .done(output), at: now)
@@ -87,21 +129,25 @@ extension Coordinator {
     }
 
     /// Counts `task` against `agent`'s load (and no longer against whoever held it before).
-    private func holdAward(_ task: TaskID, by agent: AgentID?) {
-        if let previous = self.awardHolder.removeValue(forKey: task) {
-            self.agentLoad[previous, default: 1] -= 1
-            if self.agentLoad[previous] == 0 { self.agentLoad[previous] = nil }
-        }
-        guard let agent else { return }
-        self.awardHolder[task] = agent
+    private func holdAward(_ task: TaskID, by agent: AgentID) {
+        guard let index = self.openTasks.index(forKey: task) else { return }
+        if let previous = self.openTasks.values[index].holder { self.release(previous) }
+        self.openTasks.values[index].holder = agent
         self.agentLoad[agent, default: 0] += 1
     }
 
+    /// Takes one open award off `agent`'s load.
+    private func release(_ agent: AgentID) {
+        guard let index = self.agentLoad.index(forKey: agent) else { return }
+        self.agentLoad.values[index] -= 1
+        if self.agentLoad.values[index] <= 0 { self.agentLoad.remove(at: index) }
+    }
+
     private func taskEnded(_ task: TaskID, _ outcome: Orchestrator<W>.Outcome, at now: MonotonicTime) {
-        self.holdAward(task, by: nil)
-        self.negotiations[task] = nil
-        self.taskSimTime[task] = nil
-        if let start = self.negotiationStarts.removeValue(forKey: task) { self.endedStarts.append(start) }
+        if let ended = self.openTasks.removeValue(forKey: task) {
+            if let holder = ended.holder { self.release(holder) }
+            self.endedStarts.append(ended.started)
+        }
         self.perform(self.orchestrator.resultArrived(task, outcome), at: now)
         self.dispatchFromBacklog(at: now)
     }
@@ -128,7 +174,7 @@ extension Coordinator {
                         continue
                     }
                 }
-                if self.negotiations.count < self.configuration.maxInFlight {
+                if self.openTasks.count < self.configuration.maxInFlight {
                     self.startNegotiation(spec, at: at, now: now)
                 } else {
                     self.backlog.append((spec, at))
@@ -140,7 +186,7 @@ extension Coordinator {
     }
 
     private func dispatchFromBacklog(at now: MonotonicTime) {
-        while self.negotiations.count < self.configuration.maxInFlight, let (spec, at) = self.backlog.popFirst() {
+        while self.openTasks.count < self.configuration.maxInFlight, let (spec, at) = self.backlog.popFirst() {
             self.startNegotiation(spec, at: at, now: now)
         }
     }
@@ -162,19 +208,18 @@ extension Coordinator {
         var negotiation = Negotiation(
             task: spec.id, role: spec.role, work: spec.work, input: spec.input, policy: self.configuration.negotiation,
             firstAward: (self.awardFloor[spec.id] ?? 0) + 1)
-        self.taskSimTime[spec.id] = simTime
-        if self.negotiationStarts[spec.id] == nil { self.negotiationStarts[spec.id] = now }
-        negotiation.agentLoad = self.agentLoad
-        negotiation.directory = self.directory
-        let actions = negotiation.start(candidates: self.candidates(of: spec.role), at: now)
-        self.negotiations[spec.id] = negotiation
+        let candidates = self.candidates(of: spec.role)
+        let actions = Self.withContext(of: &negotiation, load: self.agentLoad, directory: self.directory) {
+            $0.start(candidates: candidates, at: now)
+        }
+        self.openTasks[spec.id] = OpenTask(negotiation: negotiation, simTime: simTime, started: now)
         self.perform(actions, for: spec.id, at: now)
     }
 
     /// Tells every open negotiation of `role` who its candidates are now.
     func membershipChanged(role: Role, at now: MonotonicTime) {
         let candidates = self.candidates(of: role)
-        for task in self.negotiations.keys.sorted() where self.negotiations[task]?.role == role {
+        for task in self.openTasks.keys.sorted() where self.openTasks[task]?.negotiation.role == role {
             self.withNegotiation(task, at: now) { $0.candidatesChanged(candidates, at: now) }
         }
     }

@@ -32,10 +32,12 @@ public actor Coordinator<W: Workflow>: Service {
 
     var roster: Roster
     var links: [AgentID: ReliableLink] = [:]
-    var negotiations: [TaskID: Negotiation] = [:]
-    var taskSimTime: [TaskID: SimTime] = [:]
+    /// Every open task: its negotiation and the bookkeeping beside it, one entry per task so an
+    /// event hashes the task id once.
+    var openTasks: [TaskID: OpenTask] = [:]
     var backlog: Deque<(TaskSpec, SimTime)> = []
-    var timers = Heap<TimerEntry>()
+    /// At most one pending entry per open task (``OpenTask/armed``): later deadlines wait behind it.
+    var timers = Heap<CoordinatorTimer>()
     var orchestrator: Orchestrator<W>
     var digest = JournalDigest()
     var pendingEntries: [JournalEntry] = []
@@ -61,19 +63,10 @@ public actor Coordinator<W: Workflow>: Service {
         var blobChunksServed = 0
     }
 
-    struct TimerEntry: Comparable {
-        var deadline: MonotonicTime
-        var task: TaskID
-        static func < (lhs: TimerEntry, rhs: TimerEntry) -> Bool { (lhs.deadline, lhs.task) < (rhs.deadline, rhs.task) }
-    }
-
     var awardFloor: [TaskID: UInt64] = [:]
     var agentLoad: [AgentID: Int] = [:]
     var directory: [String: String] = [:]
-    var awardHolder: [TaskID: AgentID] = [:]
     var pendingRestore: [(TaskSpec, SimTime)] = []
-    /// When each open task's first negotiation started, for ``handoffLatency``.
-    var negotiationStarts: [TaskID: MonotonicTime] = [:]
     /// Start times of tasks ended in this batch, recorded once their commit is journaled.
     var endedStarts: [MonotonicTime] = []
     /// Physical time from a task's call for proposals to its result's journal append.
@@ -82,15 +75,6 @@ public actor Coordinator<W: Workflow>: Service {
     var pacingOrigin: MonotonicTime?
     var paced = Heap<PacedDispatch>()
     var pacedOrder = 0
-
-    struct PacedDispatch: Comparable {
-        var due: MonotonicTime
-        var order: Int
-        var spec: TaskSpec
-        var at: SimTime
-        static func < (lhs: PacedDispatch, rhs: PacedDispatch) -> Bool { (lhs.due, lhs.order) < (rhs.due, rhs.order) }
-        static func == (lhs: PacedDispatch, rhs: PacedDispatch) -> Bool { (lhs.due, lhs.order) == (rhs.due, rhs.order) }
-    }
 
     /// Makes a coordinator for `workflow`; ``run()`` starts it.
     ///
@@ -207,6 +191,12 @@ public actor Coordinator<W: Workflow>: Service {
         while let batch = await self.transport.inbound.next() {
             guard !self.stopping else { continue }
             self.handle(batch)
+            // What queued up meanwhile joins this flush (group commit): one journal transaction and
+            // one send for all of it, still before anything it decided goes out. The transport's
+            // inbound limit bounds how much that is.
+            for more in self.transport.inbound.drain() where !self.stopping {
+                self.handle(more)
+            }
             self.flushOrFail()
         }
     }
@@ -259,9 +249,7 @@ public actor Coordinator<W: Workflow>: Service {
         }
         while let first = self.timers.min, first.deadline <= now {
             _ = self.timers.removeMin()
-            guard self.negotiations[first.task] != nil else { continue }
-            let actions = self.negotiations[first.task]!.timeoutFired(at: now)
-            self.perform(actions, for: first.task, at: now)
+            self.timerFired(first, at: now)
         }
         if now.duration(since: self.lastProgress) >= self.configuration.progressInterval {
             self.lastProgress = now
@@ -289,18 +277,16 @@ public actor Coordinator<W: Workflow>: Service {
 
     /// Journals what the batch decided, then sends what it produced: journal before acting.
     func flush() throws {
-        if !self.pendingEntries.isEmpty {
-            try self.journal.appendLogical(self.pendingEntries)
+        if !self.pendingEntries.isEmpty || !self.pendingPhysical.isEmpty {
+            // One call, so the sink writes both journals in one transaction.
+            try self.journal.append(logical: self.pendingEntries, physical: self.pendingPhysical)
             self.pendingEntries.removeAll(keepingCapacity: true)
+            self.pendingPhysical.removeAll(keepingCapacity: true)
         }
         if !self.endedStarts.isEmpty {
             let journaled = self.clock.now()
             for start in self.endedStarts { self.latency.record(journaled.duration(since: start)) }
             self.endedStarts.removeAll(keepingCapacity: true)
-        }
-        if !self.pendingPhysical.isEmpty {
-            try self.journal.appendPhysical(self.pendingPhysical)
-            self.pendingPhysical.removeAll(keepingCapacity: true)
         }
         guard !self.outbox.isEmpty else { return }
         let messages = self.outbox
@@ -333,4 +319,38 @@ public actor Coordinator<W: Workflow>: Service {
     func physical(_ kind: String, agent: String = "", task: String = "", detail: String = "", at now: MonotonicTime) {
         self.pendingPhysical.append(PhysicalEvent(kind: kind, agent: agent, task: task, detail: detail, at: now))
     }
+}
+
+/// An open task as the coordinator keeps it: its negotiation and what goes with it.
+struct OpenTask {
+    /// The contract net for the task.
+    var negotiation: Negotiation
+    /// The task's simulated start time, attached to every message about it.
+    var simTime: SimTime
+    /// When its call for proposals first went out, for the hand-off latency.
+    var started: MonotonicTime
+    /// The agent holding its current award (counted in the coordinator's `agentLoad`).
+    var holder: AgentID?
+    /// The deadline of its pending entry in the timer heap, if any.
+    var armed: MonotonicTime?
+}
+
+/// A negotiation's entry in the coordinator's timer heap.
+///
+/// Outside the generic `Coordinator` on purpose: nested in it, the type was generic and every
+/// heap operation went through runtime metadata and witness tables (a profile showed it).
+struct CoordinatorTimer: Comparable {
+    var deadline: MonotonicTime
+    var task: TaskID
+    static func < (lhs: CoordinatorTimer, rhs: CoordinatorTimer) -> Bool { (lhs.deadline, lhs.task) < (rhs.deadline, rhs.task) }
+}
+
+/// A dispatch held back until its wall-clock time (`wallClockPacing`).
+struct PacedDispatch: Comparable {
+    var due: MonotonicTime
+    var order: Int
+    var spec: TaskSpec
+    var at: SimTime
+    static func < (lhs: PacedDispatch, rhs: PacedDispatch) -> Bool { (lhs.due, lhs.order) < (rhs.due, rhs.order) }
+    static func == (lhs: PacedDispatch, rhs: PacedDispatch) -> Bool { (lhs.due, lhs.order) == (rhs.due, rhs.order) }
 }

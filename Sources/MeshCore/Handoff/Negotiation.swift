@@ -122,6 +122,19 @@ public struct Negotiation: Sendable {
         }
     }
 
+    /// The deadline of the current state (the bid, accept or work timeout, or the retry time),
+    /// `nil` when the state has none. Every `.scheduleTimeout` action names this deadline, so an
+    /// owner that keeps one timer per negotiation can re-arm from it.
+    public var deadline: MonotonicTime? {
+        switch self.state {
+        case .calling(_, _, _, let deadline): deadline
+        case .retrying(_, let at): at
+        case .awarded(_, _, _, _, let deadline): deadline
+        case .working(_, _, _, let deadline): deadline
+        case .idle, .waitingForCandidates, .completed, .failed: nil
+        }
+    }
+
     /// Starts with the live instances of the role.
     public mutating func start(candidates: [AgentRef], at now: MonotonicTime) -> [Action] {
         guard case .idle = self.state else { return [] }

@@ -50,4 +50,15 @@ public protocol JournalSink: Sendable {
     func appendLogical(_ entries: [JournalEntry]) throws
     /// Appends physical events (best effort for ordering; never part of the digest).
     func appendPhysical(_ events: [PhysicalEvent]) throws
+    /// Appends logical entries and then physical events, as one unit where the sink can (one
+    /// transaction: the coordinator calls this once per inbound batch, so one commit covers the
+    /// batch); durable when it returns. The default calls the two methods above in turn.
+    func append(logical entries: [JournalEntry], physical events: [PhysicalEvent]) throws
+}
+
+extension JournalSink {
+    public func append(logical entries: [JournalEntry], physical events: [PhysicalEvent]) throws {
+        if !entries.isEmpty { try self.appendLogical(entries) }
+        if !events.isEmpty { try self.appendPhysical(events) }
+    }
 }

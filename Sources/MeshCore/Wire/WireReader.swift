@@ -83,9 +83,10 @@ public struct WireReader {
     }
 
     /// Throws `.trailingBytes` unless every byte was read.
-    public func expectEnd(_ what: String) throws(WireError) {
+    public func expectEnd(_ what: @autoclosure () -> String) throws(WireError) {
+        // `what` is built only for the error: the decoders call this once per message.
         guard self.remaining == 0 else {
-            throw WireError(.trailingBytes, "\(what): \(self.remaining) unexpected bytes after the last field")
+            throw WireError(.trailingBytes, "\(what()): \(self.remaining) unexpected bytes after the last field")
         }
     }
 
