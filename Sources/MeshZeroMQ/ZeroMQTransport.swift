@@ -247,9 +247,12 @@ public final class ZeroMQTransport: MeshTransport {
     /// ``Options/maximumMessageSize``, and `.closed` after ``shutdown()``.
     public func send(_ messages: [WireMessage]) throws(TransportError) {
         let limit = self.options.maximumMessageSize
-        for message in messages where message.payload.count > limit {
+        for message in messages {
+            // A payload starting with the batch marker travels as a batch of one: 5 bytes more.
+            let allowed = PayloadBatch.mustWrap(message.payload) ? limit - 1 - PayloadBatch.partPrefix : limit
+            guard message.payload.count > allowed else { continue }
             throw TransportError(
-                .messageTooLarge, "message to \(message.topic) of \(message.payload.count) bytes, at most \(limit) allowed")
+                .messageTooLarge, "message to \(message.topic) of \(message.payload.count) bytes, at most \(allowed) allowed")
         }
         try self.core.enqueue { state in
             if !messages.isEmpty { state.commands.append(.send(messages)) }

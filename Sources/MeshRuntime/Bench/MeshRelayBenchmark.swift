@@ -203,7 +203,7 @@ public enum MeshRelayBenchmark {
 
         func handle(_ batch: [WireMessage], at now: MonotonicTime) {
             for message in batch {
-                guard let envelope = try? Envelope(decoding: message.payload) else { continue }
+                guard let envelope = try? Envelope(decoding: message.payload, reusing: message.topic) else { continue }
                 if envelope.sender == self.upstream {
                     self.up!.receive(envelope, at: now, into: &self.actions)
                 } else if envelope.sender == self.downstream {
@@ -211,6 +211,11 @@ public enum MeshRelayBenchmark {
                 }
                 self.perform(at: now)
             }
+            // An ack owed after `ackEvery` messages goes with this batch's output, not at the next
+            // tick (tick only does what is due).
+            if self.up?.nextDeadline.map({ $0 <= now }) == true { self.up!.tick(at: now, into: &self.actions) }
+            if self.down?.nextDeadline.map({ $0 <= now }) == true { self.down!.tick(at: now, into: &self.actions) }
+            self.perform(at: now)
             self.pump(at: now)
             self.flush()
         }
