@@ -186,7 +186,7 @@ final class TransportLoop {
         var count = 1
         var bytes = head.payload.count
         var index = self.outbox.index(after: self.outbox.startIndex)
-        while index < self.outbox.endIndex {
+        while self.options.batching, index < self.outbox.endIndex {
             let next = self.outbox[index]
             guard next.topic == head.topic, !next.payload.isEmpty,
                 PayloadBatch.frameSize(partsBytes: bytes + next.payload.count, parts: count + 1) <= PayloadBatch.maximumFrame
