@@ -5,7 +5,8 @@ import Synchronization
 /// The coordinator's XSUB/XPUB proxy: every participant publishes into its XSUB and subscribes at
 /// its XPUB, so a new host needs one address only.
 ///
-/// Messages go XSUB → XPUB without a copy; subscription frames go XPUB → XSUB. The XSUB
+/// Messages go XSUB → XPUB without a copy, a batch of envelopes (``PayloadBatch``) as one
+/// message; subscription frames go XPUB → XSUB. The XSUB
 /// subscribes to everything (a lone `0x01` frame) so publishers always send to the forwarder and
 /// the filtering happens once, at the XPUB. The XPUB runs in ZMQ_XPUB_MANUAL mode: the forwarder
 /// reads every subscription frame and applies it only when its topic is a valid ``Topic`` (at
@@ -70,8 +71,11 @@ public final class ZeroMQForwarder: Sendable {
 
     /// Counters since the forwarder started.
     public struct Statistics: Hashable, Sendable {
-        /// Messages forwarded from publishers to the XPUB (each delivered to every matching subscriber).
+        /// Messages forwarded from publishers to the XPUB (each delivered to every matching
+        /// subscriber); each envelope of a batch counts.
         public var forwarded: Int
+        /// ZeroMQ messages forwarded that were batches of envelopes (``forwarded`` counts their parts).
+        public var forwardedBatches: Int = 0
         /// Subscription and unsubscription frames applied.
         public var subscriptionChanges: Int
         /// Subscription frames refused (not a valid topic, longer than ``Topic/maxLength``, or,
@@ -254,6 +258,7 @@ public final class ZeroMQForwarder: Sendable {
     public var statistics: Statistics {
         Statistics(
             forwarded: self.core.forwarded.load(ordering: .relaxed),
+            forwardedBatches: self.core.forwardedBatches.load(ordering: .relaxed),
             subscriptionChanges: self.core.subscriptionChanges.load(ordering: .relaxed),
             refusedSubscriptions: self.core.refusedSubscriptions.load(ordering: .relaxed),
             admittedConnections: self.core.admitted.load(ordering: .relaxed),
@@ -285,6 +290,7 @@ final class ForwarderCore: Sendable {
     let wakeFD: Int32
     let finished = Completion()
     let forwarded = Atomic<Int>(0)
+    let forwardedBatches = Atomic<Int>(0)
     let subscriptionChanges = Atomic<Int>(0)
     let refusedSubscriptions = Atomic<Int>(0)
     let admitted = Atomic<Int>(0)
@@ -415,19 +421,32 @@ final class ForwarderDevice {
     private func forwardMessages() throws(TransportError) -> Bool {
         if let security = self.options.security { return try self.forwardCheckedMessages(security) }
         var count = 0
+        var messages = 0
+        var batches = 0
         while count < self.options.batchSize {
             guard try self.xsub.receive(into: self.frame) else { break }
             var more = self.frame.hasMore
+            var carried = 1
             // A lossy XPUB never blocks: at a full pipe it drops for that subscriber only.
             _ = try self.xpub.send(self.frame, more: more)
             while more {
                 guard try self.xsub.receive(into: self.frame) else { break }
                 more = self.frame.hasMore
+                // The last frame is the payload; a batch counts its envelopes (a walk of their
+                // lengths, nothing copied).
+                if !more {
+                    carried = PayloadBatch.messageCount(self.frame.bytes)
+                    if carried > 1 || self.frame.bytes.first == PayloadBatch.marker { batches += 1 }
+                }
                 _ = try self.xpub.send(self.frame, more: more)
             }
             count += 1
+            messages += carried
         }
-        if count > 0 { self.core.forwarded.add(count, ordering: .relaxed) }
+        if count > 0 {
+            self.core.forwarded.add(messages, ordering: .relaxed)
+            if batches > 0 { self.core.forwardedBatches.add(batches, ordering: .relaxed) }
+        }
         return count > 0
     }
 
@@ -472,10 +491,13 @@ final class ForwarderDevice {
     /// and logs the others. `true` when it read any.
     private func forwardCheckedMessages(_ security: ForwarderSecurity) throws(TransportError) -> Bool {
         var count = 0
+        var batches = 0
+        var frames = 0
         var read = false
-        while count < self.options.batchSize {
+        while frames < self.options.batchSize {
             guard try self.xsub.receive(into: self.frame) else { break }
             read = true
+            frames += 1
             // A Meshwork message is two frames: topic, envelope.
             guard self.frame.hasMore, try self.xsub.receive(into: self.payloadFrame) else {
                 self.refuse(.malformed, peer: self.frame.userID, "a lone frame")
@@ -493,8 +515,26 @@ final class ForwarderDevice {
                 self.refuse(.unknownPeer, peer: key, "no roster identity on the connection")
                 continue
             }
-            if let (reason, detail) = security.gate.check(self.payloadFrame.bytes, from: peer) {
-                self.refuse(reason, peer: "\(peer.id) (\(key))", detail)
+            let payload = self.payloadFrame.bytes
+            let who = "\(peer.id) (\(key))"
+            if payload.first == PayloadBatch.marker {
+                switch self.checkBatch(payload, security.gate, peer, who) {
+                case .forward(let parts):
+                    _ = try self.xpub.send(self.frame, more: true)
+                    _ = try self.xpub.send(self.payloadFrame, more: false)
+                    count += parts
+                case .forwardOnly(let kept, let parts):
+                    _ = try self.xpub.send(self.frame, more: true)
+                    _ = try self.xpub.send(kept, more: false)
+                    count += parts
+                case .drop:
+                    continue
+                }
+                batches += 1
+                continue
+            }
+            if let (reason, detail) = security.gate.check(payload, from: peer) {
+                self.refuse(reason, peer: who, detail)
                 continue
             }
             _ = try self.xpub.send(self.frame, more: true)
@@ -502,7 +542,50 @@ final class ForwarderDevice {
             count += 1
         }
         if count > 0 { self.core.forwarded.add(count, ordering: .relaxed) }
+        if batches > 0 { self.core.forwardedBatches.add(batches, ordering: .relaxed) }
         return read
+    }
+
+    /// What the gate made of a batch.
+    private enum BatchVerdict {
+        /// Every part passed: forward the frame (of this many parts) as it is.
+        case forward(Int)
+        /// Some parts were refused: forward a batch of the others (this many).
+        case forwardOnly([UInt8], Int)
+        /// Nothing passed, or the batch is malformed.
+        case drop
+    }
+
+    /// Checks every envelope of a ``PayloadBatch`` as if it had come alone: each refused part is
+    /// dropped, counted and logged by its reason, and the others go on. The common case, every
+    /// part passing, forwards the frame as it is without a copy; only a batch with a refused part
+    /// is rebuilt.
+    private func checkBatch(
+        _ frame: UnsafeRawBufferPointer, _ gate: any MessageGate, _ peer: ForwarderSecurity.Peer, _ userID: String?
+    ) -> BatchVerdict {
+        guard PayloadBatch.isWellFormed(frame) else {
+            self.refuse(.malformed, peer: userID, "a malformed batch of \(frame.count) bytes")
+            return .drop
+        }
+        var allPass = true
+        var parts = 0
+        _ = PayloadBatch.forEachPart(of: frame) { part in
+            parts += 1
+            if allPass, gate.check(part, from: peer) != nil { allPass = false }
+        }
+        if allPass { return .forward(parts) }
+        var kept: [UInt8] = []
+        var keptParts = 0
+        PayloadBatch.begin(&kept)
+        _ = PayloadBatch.forEachPart(of: frame) { part in
+            if let (reason, detail) = gate.check(part, from: peer) {
+                self.refuse(reason, peer: userID, detail)
+            } else {
+                PayloadBatch.append(part, to: &kept)
+                keptParts += 1
+            }
+        }
+        return keptParts == 0 ? .drop : .forwardOnly(kept, keptParts)
     }
 
     /// Counts a dropped message and logs it with its peer and reason (the first few of each reason

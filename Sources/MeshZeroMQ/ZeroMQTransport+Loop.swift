@@ -16,6 +16,13 @@ final class TransportLoop {
     private var outbox = Deque<WireMessage>()
     /// The head of ``outbox`` had its topic frame accepted; its payload frame is next.
     private var headTopicSent = false
+    /// How many messages at the head of ``outbox`` the next payload frame carries (set when the
+    /// topic frame is accepted): 1 sends the head's payload as it is; more send ``batchFrame``.
+    private var headCount = 0
+    /// The batch frame (see ``PayloadBatch``) of the head's run, reused from one batch to the next.
+    private var batchFrame: [UInt8] = []
+    /// Inbound messages split from a batch frame that did not fit in the last pushed batch.
+    private var pendingInbound = Deque<WireMessage>()
     private var commands: [TransportCommand] = []
     private var lastTopic: Topic?
     private let frame = Frame()
@@ -159,27 +166,72 @@ final class TransportLoop {
     }
 
     /// Hands messages to the PUB until it would block; `true` when it took any.
+    ///
+    /// A run of consecutive messages to one topic goes as one ZeroMQ message whose payload frame
+    /// is a ``PayloadBatch`` (up to ``PayloadBatch/maximumFrame`` bytes): the forwarder and both
+    /// libzmq I/O threads then pay per batch, not per message. Order is kept: runs are never reordered.
     private func flush() throws(TransportError) -> Bool {
         var sent = 0
         while let message = self.outbox.first {
             if !self.headTopicSent {
                 guard try self.publisher.send(message.topic.bytes, more: true) else { break }
                 self.headTopicSent = true
+                self.prepareHead()
             }
-            guard try self.publisher.send(message.payload, more: false) else { break }
+            let accepted: Bool
+            if self.headCount == 1 && !PayloadBatch.mustWrap(message.payload) {
+                accepted = try self.publisher.send(message.payload, more: false)
+            } else {
+                accepted = try self.publisher.send(self.batchFrame, more: false)
+            }
+            guard accepted else { break }
             self.headTopicSent = false
-            self.outbox.removeFirst()
-            sent += 1
+            self.outbox.removeFirst(self.headCount)
+            sent += self.headCount
         }
         if sent > 0 { self.core.sent.add(sent, ordering: .relaxed) }
         return sent > 0
     }
 
-    /// Reads up to one batch from the SUB and pushes it; `true` when anything was read.
+    /// Chooses how many messages from the head of ``outbox`` the next payload frame carries, and
+    /// builds ``batchFrame`` when that is more than one (or the head's payload must be wrapped).
+    private func prepareHead() {
+        let head = self.outbox[self.outbox.startIndex]
+        var count = 1
+        var bytes = head.payload.count
+        var index = self.outbox.index(after: self.outbox.startIndex)
+        while self.options.batching, index < self.outbox.endIndex {
+            let next = self.outbox[index]
+            guard next.topic == head.topic, !next.payload.isEmpty,
+                PayloadBatch.frameSize(partsBytes: bytes + next.payload.count, parts: count + 1) <= PayloadBatch.maximumFrame
+            else { break }
+            bytes += next.payload.count
+            count += 1
+            index = self.outbox.index(after: index)
+        }
+        // An empty payload cannot be a batch part; it goes alone, as it always did.
+        if head.payload.isEmpty { count = 1 }
+        self.headCount = count
+        guard count > 1 || PayloadBatch.mustWrap(head.payload) else { return }
+        PayloadBatch.begin(&self.batchFrame)
+        self.batchFrame.reserveCapacity(PayloadBatch.frameSize(partsBytes: bytes, parts: count))
+        for offset in 0..<count {
+            PayloadBatch.append(self.outbox[self.outbox.index(self.outbox.startIndex, offsetBy: offset)].payload, to: &self.batchFrame)
+        }
+    }
+
+    /// Reads up to one batch from the SUB and pushes it; `true` when anything was read or pushed.
+    ///
+    /// A batch frame (``PayloadBatch``) is split into its messages here; what does not fit in this
+    /// push waits in ``pendingInbound`` for the next, so a push never exceeds ``Options/batchSize``.
     private func receiveBatch() throws(TransportError) -> Bool {
         var batch: [WireMessage] = []
+        batch.reserveCapacity(min(self.options.batchSize, 64 + self.pendingInbound.count))
         var refused = 0
         var read = false
+        while batch.count < self.options.batchSize, let pending = self.pendingInbound.popFirst() {
+            batch.append(pending)
+        }
         while batch.count < self.options.batchSize {
             guard try self.subscriber.receive(into: self.frame) else { break }
             read = true
@@ -195,11 +247,18 @@ final class TransportLoop {
                 refused += 1
                 continue
             }
-            guard let topic, self.frame.count <= self.options.maximumMessageSize else {
+            guard let topic else {
                 refused += 1
                 continue
             }
-            batch.append(WireMessage(topic: topic, payload: self.frame.array))
+            let payload = self.frame.bytes
+            if payload.first == PayloadBatch.marker {
+                refused += self.split(payload, topic: topic, into: &batch)
+            } else if payload.count <= self.options.maximumMessageSize {
+                batch.append(WireMessage(topic: topic, payload: Array(payload)))
+            } else {
+                refused += 1
+            }
         }
         if refused > 0 {
             self.core.refused.add(refused, ordering: .relaxed)
@@ -209,7 +268,29 @@ final class TransportLoop {
             self.core.received.add(batch.count, ordering: .relaxed)
             self.core.inbound.push(batch)
         }
-        return read
+        return read || !batch.isEmpty
+    }
+
+    /// Splits a batch frame into `batch` (and, past ``Options/batchSize``, ``pendingInbound``);
+    /// returns how many messages were refused: the whole frame when malformed, else each part
+    /// over ``Options/maximumMessageSize``.
+    private func split(_ frame: UnsafeRawBufferPointer, topic: Topic, into batch: inout [WireMessage]) -> Int {
+        var refused = 0
+        let limit = self.options.maximumMessageSize
+        let batchSize = self.options.batchSize
+        let wellFormed = PayloadBatch.forEachPart(of: frame) { part in
+            guard part.count <= limit else {
+                refused += 1
+                return
+            }
+            let message = WireMessage(topic: topic, payload: Array(part))
+            if batch.count < batchSize {
+                batch.append(message)
+            } else {
+                self.pendingInbound.append(message)
+            }
+        }
+        return wellFormed ? refused : 1
     }
 
     /// The topic in `frame`, reusing the previous message's when the bytes are the same (a stream

@@ -54,6 +54,11 @@ public final class ZeroMQTransport: MeshTransport {
         /// This participant's CURVE keys and the forwarder's public key; required for `tcp://`
         /// (fail closed: docs/WIRE.md, "Security").
         public var security: TransportSecurity?
+        /// Whether runs of queued messages to one topic go as one ZeroMQ message (a batch,
+        /// docs/WIRE.md "Frames"). `false` sends one envelope per ZeroMQ message, for receivers
+        /// that cannot split batches and to measure what batching buys (`meshwork bench
+        /// --relay-unbatched`). Receiving always splits batches.
+        public var batching: Bool
 
         /// Makes options; every default is the documented one.
         public init(
@@ -67,7 +72,8 @@ public final class ZeroMQTransport: MeshTransport {
             heartbeatTimeout: Duration = .milliseconds(1500),
             reconnectInterval: Duration = .milliseconds(100),
             reconnectIntervalMax: Duration = .seconds(1),
-            security: TransportSecurity? = nil
+            security: TransportSecurity? = nil,
+            batching: Bool = true
         ) {
             precondition(highWaterMark > 0 && inboundLimit > 0 && batchSize > 0, "limits must be positive")
             self.name = name
@@ -81,6 +87,7 @@ public final class ZeroMQTransport: MeshTransport {
             self.reconnectInterval = reconnectInterval
             self.reconnectIntervalMax = reconnectIntervalMax
             self.security = security
+            self.batching = batching
         }
     }
 
@@ -247,9 +254,12 @@ public final class ZeroMQTransport: MeshTransport {
     /// ``Options/maximumMessageSize``, and `.closed` after ``shutdown()``.
     public func send(_ messages: [WireMessage]) throws(TransportError) {
         let limit = self.options.maximumMessageSize
-        for message in messages where message.payload.count > limit {
+        for message in messages {
+            // A payload starting with the batch marker travels as a batch of one: 5 bytes more.
+            let allowed = PayloadBatch.mustWrap(message.payload) ? limit - 1 - PayloadBatch.partPrefix : limit
+            guard message.payload.count > allowed else { continue }
             throw TransportError(
-                .messageTooLarge, "message to \(message.topic) of \(message.payload.count) bytes, at most \(limit) allowed")
+                .messageTooLarge, "message to \(message.topic) of \(message.payload.count) bytes, at most \(allowed) allowed")
         }
         try self.core.enqueue { state in
             if !messages.isEmpty { state.commands.append(.send(messages)) }

@@ -32,6 +32,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "relay: messages through Meshwork's relay (envelope + reliability).")
     var meshMessages = 300_000
 
+    @Flag(name: .long, help: "relay: also run Meshwork's relay with one envelope per ZeroMQ message (no batches).")
+    var relayUnbatched = false
+
     @Option(name: .long, help: "handoffs: tokens of the relay scenario (6 negotiated hand-offs each).")
     var tokens = 10_000
 
@@ -137,6 +140,14 @@ struct BenchCommand: AsyncParsableCommand {
             "relay, 5 hops / 6 processes, 64 B, envelope + reliability", Self.count(mesh.messagesPerSecond) + " msgs/s",
             "raw libzmq same shape " + Self.count(raw.messagesPerSecond) + " msgs/s",
             String(format: "%.3f× (goal ≥ 0.5×)", ratio))
+        guard self.relayUnbatched else { return }
+        let unbatched = try await MeshRelayBenchmark.run(messages: self.meshMessages, size: 64, hops: 5, batching: false)
+        bench.set("relay_unbatched_msgs_per_s", unbatched.messagesPerSecond.rounded())
+        bench.set("relay_unbatched_vs_raw_ratio", unbatched.messagesPerSecond / max(1, raw.messagesPerSecond), digits: 4)
+        bench.row(
+            "relay, the same with one envelope per ZeroMQ message", Self.count(unbatched.messagesPerSecond) + " msgs/s",
+            "raw libzmq same shape " + Self.count(raw.messagesPerSecond) + " msgs/s",
+            String(format: "%.3f×", unbatched.messagesPerSecond / max(1, raw.messagesPerSecond)))
     }
 
     // MARK: - Hand-offs
@@ -423,13 +434,16 @@ struct BenchStageCommand: AsyncParsableCommand {
     @Option(name: .long) var connect: String?
     @Option(name: .long) var count = 0
     @Option(name: .long) var size = 64
+    @Flag(name: .long, help: "--mesh: one envelope per ZeroMQ message (no batches).") var unbatched = false
 
     func run() async throws {
         if self.mesh {
             guard let connect = self.connect, (0...self.hops).contains(self.index), self.count > 0 else {
                 throw ValidationError("--mesh needs --connect, --count > 0 and --index in 0...--hops")
             }
-            print(try await MeshRelayBenchmark.runStage(index: self.index, hops: self.hops, connect: connect, count: self.count, size: self.size))
+            print(try await MeshRelayBenchmark.runStage(
+                    index: self.index, hops: self.hops, connect: connect, count: self.count, size: self.size,
+                    batching: !self.unbatched))
             return
         }
         guard let stage = self.stage.flatMap(RelayBenchmark.Stage.init(rawValue:)) else {

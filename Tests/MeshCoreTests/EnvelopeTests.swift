@@ -38,6 +38,21 @@ struct EnvelopeTests {
         #expect(String(decoding: bytes[63..<72], as: UTF8.self) == "a/data-1/")
     }
 
+    /// The topic a message arrived on stands in for the receiver when the bytes match; any other
+    /// topic changes nothing, and bad input is rejected the same way.
+    @Test func decodingWithTheArrivalTopicGivesTheSameEnvelope() throws {
+        let bytes = Self.sample.encoded()
+        #expect(try Envelope(decoding: bytes, reusing: Self.sample.receiver) == Self.sample)
+        #expect(try Envelope(decoding: bytes, reusing: .broadcast) == Self.sample)
+        #expect(try Envelope(decoding: bytes, reusing: nil) == Self.sample)
+        var bad = bytes
+        bad[bad.count - 5] = UInt8(ascii: "x")  // the receiver's trailing '/'
+        #expect { try Envelope(decoding: bad, reusing: .broadcast) } throws: { ($0 as? WireError)?.code == .invalidField }
+        #expect { try Envelope(decoding: Array(bytes.prefix(60)), reusing: Self.sample.receiver) } throws: {
+            ($0 as? WireError)?.code == .truncated
+        }
+    }
+
     @Test(arguments: [0, 1, 10, 51, 52, 60, 71, 72, 75])
     func rejectsEveryTruncation(length: Int) {
         let bytes = Array(Self.sample.encoded().prefix(length))

@@ -294,4 +294,35 @@ struct CurveSecurityTests {
         }
         await plain.stop()
     }
+
+    /// One `send` of honest heartbeats around a spoofed award goes as one batch: the forwarder
+    /// judges each envelope as if it came alone, so the honest ones arrive and the spoofed one is
+    /// refused and counted (docs/WIRE.md, "Security").
+    @Test func aBatchIsCheckedEnvelopeByEnvelope() async throws {
+        let mesh = try SecuredMesh()
+        let coordinator = try mesh.join("coordinator", keys: mesh.coordinatorKeys)
+        let data = try mesh.join("data-1", keys: mesh.dataKeys)
+        try coordinator.subscribe(.agent(.coordinator))
+        let toCoordinator = Collector(coordinator)
+        try await Self.awaitFlow(data, as: Self.data1, to: .agent(.coordinator), toCoordinator)
+        let before = mesh.forwarder.statistics
+
+        let topic = Topic.agent(.coordinator)
+        try data.send([
+            Self.envelope(.heartbeat, from: Self.data1, to: topic, nonce: 11),
+            Self.envelope(.award, from: .coordinator, to: topic, nonce: 12),  // spoofed sender
+            Self.envelope(.heartbeat, from: Self.data1, to: topic, nonce: 13),
+        ])
+        try await toCoordinator.wait(for: "both honest heartbeats") { messages in
+            let sequences = Set(messages.compactMap { (try? Envelope(decoding: $0.payload))?.sequence })
+            return sequences.contains(11) && sequences.contains(13)
+        }
+        try await Self.awaitFlow(data, as: Self.data1, to: .agent(.coordinator), toCoordinator)
+        let after = mesh.forwarder.statistics
+        #expect(after.refusedMessages[.spoofedSender, default: 0] - before.refusedMessages[.spoofedSender, default: 0] == 1)
+        #expect(after.forwardedBatches > before.forwardedBatches)
+        #expect(!toCoordinator.contains { (try? Envelope(decoding: $0.payload))?.sequence == 12 }, "the spoofed award got in")
+        for transport in [coordinator, data] { await transport.shutdown() }
+        await mesh.forwarder.stop()
+    }
 }

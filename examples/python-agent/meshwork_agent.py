@@ -56,6 +56,10 @@ COORDINATOR_TOPIC = "a/coordinator/"
 RELAY_WORK = "relay.hash"
 
 
+# Frame 2 starting with this byte is a batch of envelopes for frame 1's topic (docs/WIRE.md, "Frames").
+BATCH_MARKER = 0xFF
+
+
 class WireError(Exception):
     """A message that does not decode; it is counted and dropped, never fatal."""
 
@@ -114,6 +118,27 @@ class Envelope:
             raise WireError("the receiver topic does not end in /")
         body = payload[start + sender_length + receiver_length:]
         return Envelope(kind, sender, receiver, body, sender_inc, receiver_inc, flags, sequence, ack, sim_time)
+
+
+def split_batch(payload):
+    """The envelopes of frame 2 (docs/WIRE.md, "Frames"): the frame itself, or the parts of a batch
+    (0xFF, then per part a u32 little-endian length of at least 1 and its bytes)."""
+    if not payload or payload[0] != BATCH_MARKER:
+        return [payload]
+    parts = []
+    offset = 1
+    while offset < len(payload):
+        if offset + 4 > len(payload):
+            raise WireError(f"batch: a part length needs 4 bytes at offset {offset}")
+        (length,) = struct.unpack_from("<I", payload, offset)
+        offset += 4
+        if length == 0 or offset + length > len(payload):
+            raise WireError(f"batch: a part of {length} bytes at offset {offset} of {len(payload)}")
+        parts.append(payload[offset:offset + length])
+        offset += length
+    if not parts:
+        raise WireError("batch: no part")
+    return parts
 
 
 # --- Body fields (docs/WIRE.md, "Body fields") ----------------------------------------------
@@ -511,6 +536,18 @@ class PythonAgent:
             self.counts["rejected"] += 1
             return
         topic, payload = frames
+        try:
+            envelopes = split_batch(payload)
+        except WireError as error:
+            self.counts["rejected"] += 1
+            self.log(f"rejected a message: {error}")
+            return
+        for part in envelopes:
+            self.handle_envelope(topic, part, now)
+            if self.stopping:
+                break
+
+    def handle_envelope(self, topic, payload, now):
         try:
             envelope = Envelope.decode(payload)
             if envelope.receiver.encode() != topic:

@@ -82,6 +82,8 @@ public struct ReliableLink: Sendable {
     public let peer: AgentID
     /// The other side's incarnation.
     public let peerIncarnation: UInt64
+    /// The peer's agent topic, made once: every envelope of the link is addressed to it.
+    private let peerTopic: Topic
     private let configuration: Configuration
 
     private var nextSequence: UInt64 = 1
@@ -111,6 +113,7 @@ public struct ReliableLink: Sendable {
         self.localIncarnation = localIncarnation
         self.peer = peer
         self.peerIncarnation = peerIncarnation
+        self.peerTopic = .agent(peer)
         self.configuration = configuration
         self.timeout = configuration.initialTimeout
     }
@@ -144,7 +147,7 @@ public struct ReliableLink: Sendable {
             flags: [.sequenced],
             sender: self.local,
             senderIncarnation: self.localIncarnation,
-            receiver: .agent(self.peer),
+            receiver: self.peerTopic,
             receiverIncarnation: self.peerIncarnation,
             sequence: self.nextSequence,
             simTime: simTime,
@@ -168,6 +171,12 @@ public struct ReliableLink: Sendable {
         }
         guard envelope.flags.contains(.sequenced) else { return }
         let sequence = envelope.sequence
+        // The common case, the next in order with nothing ahead, skips the set lookups.
+        if sequence == self.received &+ 1, sequence != 0, self.receivedAhead.isEmpty, self.configuration.receiveWindow >= 1 {
+            self.received = sequence
+            self.deliver(envelope, at: now, into: &actions)
+            return
+        }
         if sequence == 0 || sequence <= self.received || self.receivedAhead.contains(sequence) {
             self.statistics.duplicates += 1
             // The peer retransmitted, so our ack may have been lost: ack at once.
@@ -184,6 +193,10 @@ public struct ReliableLink: Sendable {
         } else {
             self.receivedAhead.insert(sequence)
         }
+        self.deliver(envelope, at: now, into: &actions)
+    }
+
+    private mutating func deliver(_ envelope: Envelope, at now: MonotonicTime, into actions: inout [Action]) {
         self.statistics.delivered += 1
         actions.append(.deliver(envelope))
         self.acksOwed += 1
@@ -267,7 +280,7 @@ public struct ReliableLink: Sendable {
             flags: [.acknowledges],
             sender: self.local,
             senderIncarnation: self.localIncarnation,
-            receiver: .agent(self.peer),
+            receiver: self.peerTopic,
             receiverIncarnation: self.peerIncarnation,
             ack: self.received
         )

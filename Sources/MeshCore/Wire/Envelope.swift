@@ -76,24 +76,36 @@ public struct Envelope: Hashable, Sendable {
     /// The envelope's bytes, as docs/WIRE.md lays them out.
     public func encoded() -> [UInt8] {
         precondition(self.body.count <= Envelope.maxBodySize, "body of \(self.body.count) bytes is over the limit")
-        let sender = Array(self.sender.rawValue.utf8)
-        var writer = WireWriter(capacity: Envelope.fixedHeaderSize + sender.count + self.receiver.bytes.count + self.body.count)
-        writer.write(Envelope.version)
-        writer.write(self.kind.rawValue)
-        writer.write(self.flags.rawValue)
-        writer.write(UInt32(self.body.count))
-        writer.write(self.senderIncarnation)
-        writer.write(self.receiverIncarnation)
-        writer.write(self.sequence)
-        writer.write(self.ack)
-        writer.write(self.simTime.microseconds)
-        writer.write(UInt8(sender.count))
-        writer.write(UInt8(self.receiver.bytes.count))
-        writer.write(UInt16(0))
-        writer.writeRaw(sender)
-        writer.writeRaw(self.receiver.bytes)
-        writer.writeRaw(self.body)
-        return writer.bytes
+        var sender = self.sender.rawValue
+        let receiver = self.receiver.bytes
+        // One allocation: the header is stored in place, then the three byte strings appended.
+        let senderCount = sender.utf8.count
+        let size = Envelope.fixedHeaderSize + senderCount + receiver.count + self.body.count
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            raw[0] = Envelope.version
+            raw[1] = self.kind.rawValue
+            raw.storeBytes(of: self.flags.rawValue.littleEndian, toByteOffset: 2, as: UInt16.self)
+            raw.storeBytes(of: UInt32(self.body.count).littleEndian, toByteOffset: 4, as: UInt32.self)
+            raw.storeBytes(of: self.senderIncarnation.littleEndian, toByteOffset: 8, as: UInt64.self)
+            raw.storeBytes(of: self.receiverIncarnation.littleEndian, toByteOffset: 16, as: UInt64.self)
+            raw.storeBytes(of: self.sequence.littleEndian, toByteOffset: 24, as: UInt64.self)
+            raw.storeBytes(of: self.ack.littleEndian, toByteOffset: 32, as: UInt64.self)
+            raw.storeBytes(of: self.simTime.microseconds.littleEndian, toByteOffset: 40, as: UInt64.self)
+            raw[48] = UInt8(senderCount)
+            raw[49] = UInt8(receiver.count)
+            raw[50] = 0
+            raw[51] = 0
+            var offset = Envelope.fixedHeaderSize
+            sender.withUTF8 { utf8 in
+                UnsafeMutableRawBufferPointer(rebasing: raw[offset..<offset + senderCount]).copyMemory(from: UnsafeRawBufferPointer(utf8))
+            }
+            offset += senderCount
+            receiver.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: raw[offset..<offset + $0.count]).copyMemory(from: $0) }
+            offset += receiver.count
+            self.body.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: raw[offset..<offset + $0.count]).copyMemory(from: $0) }
+            initialized = size
+        }
     }
 
     /// Decodes an envelope from untrusted bytes.
@@ -101,34 +113,66 @@ public struct Envelope: Hashable, Sendable {
     /// Throws ``WireError`` naming the reason: truncated or trailing bytes, an unknown version or
     /// kind, an oversized body, an invalid sender id or topic, or non-zero reserved bits.
     public init(decoding bytes: [UInt8]) throws(WireError) {
+        try self.init(decoding: bytes, reusing: nil)
+    }
+
+    /// Decodes an envelope from untrusted bytes, as ``init(decoding:)`` does, taking `topic` as the
+    /// receiver when the receiver bytes equal it (a receiver passes the topic the message arrived
+    /// on, which saves copying and checking the receiver of every message; a different receiver is
+    /// decoded as usual).
+    public init(decoding bytes: [UInt8], reusing topic: Topic?) throws(WireError) {
+        let result: Result<Envelope, WireError> = bytes.withUnsafeBytes { raw in
+            do throws(WireError) {
+                return .success(try Envelope.decode(raw, reusing: topic))
+            } catch {
+                return .failure(error)
+            }
+        }
+        self = try result.get()
+    }
+
+    /// The decoder proper: every check of docs/WIRE.md, in the order of the fields, reading in place.
+    private static func decode(_ bytes: UnsafeRawBufferPointer, reusing topic: Topic?) throws(WireError) -> Envelope {
         guard bytes.count <= Envelope.maxEncodedSize else {
             throw WireError(.oversized, "envelope of \(bytes.count) bytes, at most \(Envelope.maxEncodedSize) allowed")
         }
-        var reader = WireReader(bytes)
-        let version = try reader.readUInt8("version")
+        func need(_ count: Int, at offset: Int, _ field: String) throws(WireError) {
+            guard bytes.count - offset >= count else {
+                throw WireError(.truncated, "\(field): needs \(count) bytes at offset \(offset), \(bytes.count - offset) left")
+            }
+        }
+        func load<T: FixedWidthInteger>(_ offset: Int, as type: T.Type) -> T {
+            T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+        }
+        try need(1, at: 0, "version")
+        let version = bytes[0]
         guard version == Envelope.version else {
             throw WireError(.unknownVersion, "version \(version), this build speaks \(Envelope.version)")
         }
-        let kindByte = try reader.readUInt8("kind")
+        try need(1, at: 1, "kind")
+        let kindByte = bytes[1]
         guard let kind = MessageKind(rawValue: kindByte) else {
             throw WireError(.unknownKind, "kind 0x\(String(kindByte, radix: 16))")
         }
-        let flags = Flags(rawValue: try reader.readUInt16("flags"))
+        try need(2, at: 2, "flags")
+        let flags = Flags(rawValue: load(2, as: UInt16.self))
         guard Flags.known.isSuperset(of: flags) else {
             throw WireError(.invalidField, "flags 0x\(String(flags.rawValue, radix: 16)) has undefined bits")
         }
-        let bodyLength = Int(try reader.readUInt32("body length"))
+        try need(4, at: 4, "body length")
+        let bodyLength = Int(load(4, as: UInt32.self))
         guard bodyLength <= Envelope.maxBodySize else {
             throw WireError(.oversized, "body of \(bodyLength) bytes, at most \(Envelope.maxBodySize) allowed")
         }
-        let senderIncarnation = try reader.readUInt64("sender incarnation")
-        let receiverIncarnation = try reader.readUInt64("receiver incarnation")
-        let sequence = try reader.readUInt64("sequence")
-        let ack = try reader.readUInt64("ack")
-        let simTime = SimTime(microseconds: try reader.readUInt64("sim time"))
-        let senderLength = Int(try reader.readUInt8("sender length"))
-        let receiverLength = Int(try reader.readUInt8("receiver length"))
-        guard try reader.readUInt16("reserved") == 0 else {
+        try need(Envelope.fixedHeaderSize - 8, at: 8, "header")
+        let senderIncarnation = load(8, as: UInt64.self)
+        let receiverIncarnation = load(16, as: UInt64.self)
+        let sequence = load(24, as: UInt64.self)
+        let ack = load(32, as: UInt64.self)
+        let simTime = SimTime(microseconds: load(40, as: UInt64.self))
+        let senderLength = Int(bytes[48])
+        let receiverLength = Int(bytes[49])
+        guard load(50, as: UInt16.self) == 0 else {
             throw WireError(.invalidField, "reserved header bytes are not zero")
         }
         guard senderLength >= 1, senderLength <= AgentID.maxLength else {
@@ -137,19 +181,30 @@ public struct Envelope: Hashable, Sendable {
         guard receiverLength >= 2, receiverLength <= Topic.maxLength else {
             throw WireError(.invalidField, "receiver length \(receiverLength), must be 2...\(Topic.maxLength)")
         }
-        guard reader.remaining == senderLength + receiverLength + bodyLength else {
-            let expected = senderLength + receiverLength + bodyLength
-            let code: WireError.Code = reader.remaining < expected ? .truncated : .trailingBytes
-            throw WireError(code, "header announces \(expected) bytes after it, \(reader.remaining) present")
+        let remaining = bytes.count - Envelope.fixedHeaderSize
+        let expected = senderLength + receiverLength + bodyLength
+        guard remaining == expected else {
+            let code: WireError.Code = remaining < expected ? .truncated : .trailingBytes
+            throw WireError(code, "header announces \(expected) bytes after it, \(remaining) present")
         }
-        let senderText = String(decoding: try reader.readRaw(senderLength, "sender"), as: UTF8.self)
-        guard let sender = AgentID(senderText) else {
+        var offset = Envelope.fixedHeaderSize
+        let senderBytes = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + senderLength])
+        guard let sender = AgentID(String(decoding: senderBytes, as: UTF8.self)) else {
             throw WireError(.invalidField, "sender id is not a valid agent id")
         }
-        guard let receiver = Topic(bytes: try reader.readRaw(receiverLength, "receiver")) else {
-            throw WireError(.invalidField, "receiver is not a topic (must end in '/')")
+        offset += senderLength
+        let receiverBytes = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + receiverLength])
+        let receiver: Topic
+        if let topic, topic.bytes.elementsEqual(receiverBytes) {
+            receiver = topic
+        } else {
+            guard let decoded = Topic(bytes: Array(receiverBytes)) else {
+                throw WireError(.invalidField, "receiver is not a topic (must end in '/')")
+            }
+            receiver = decoded
         }
-        self.init(
+        offset += receiverLength
+        return Envelope(
             kind: kind,
             flags: flags,
             sender: sender,
@@ -159,7 +214,7 @@ public struct Envelope: Hashable, Sendable {
             sequence: sequence,
             ack: ack,
             simTime: simTime,
-            body: try reader.readRaw(bodyLength, "body")
+            body: Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + bodyLength]))
         )
     }
 }

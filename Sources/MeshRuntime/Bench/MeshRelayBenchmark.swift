@@ -42,7 +42,10 @@ public enum MeshRelayBenchmark {
 
     /// Runs the relay: binds a forwarder here, starts `hops + 1` stage processes of this binary,
     /// and returns the sink's figure once every stage has exited.
-    public static func run(messages: Int, size: Int, hops: Int = 5) async throws -> Result {
+    ///
+    /// `batching: false` makes every stage send one envelope per ZeroMQ message
+    /// (``ZeroMQTransport/Options/batching``), to measure what batches buy.
+    public static func run(messages: Int, size: Int, hops: Int = 5, batching: Bool = true) async throws -> Result {
         precondition(messages > 0 && size > 0 && hops >= 1, "a relay needs messages, bytes and hops")
         let directory = "/tmp/meshwork-mrelay-\(ProcessEnvironment.pid)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -57,7 +60,7 @@ public enum MeshRelayBenchmark {
                     let arguments = [
                         "bench-stage", "--mesh", "--index", String(index), "--hops", String(hops), "--connect", endpoint,
                         "--count", String(messages), "--size", String(size),
-                    ]
+                    ] + (batching ? [] : ["--unbatched"])
                     group.addTask {
                         let result = try await Subprocess.run(
                             .path(FilePath(executable)), arguments: Arguments(arguments),
@@ -95,11 +98,12 @@ public enum MeshRelayBenchmark {
     /// Runs stage `index` of a relay of `hops` hops in this process (`meshwork bench-stage --mesh`)
     /// and returns its JSON line. Throws when the mesh cannot be joined or nothing moves for `timeout`.
     public static func runStage(
-        index: Int, hops: Int, connect: String, count: Int, size: Int, timeout: Duration = .seconds(60)
+        index: Int, hops: Int, connect: String, count: Int, size: Int, batching: Bool = true,
+        timeout: Duration = .seconds(60)
     ) async throws -> String {
         ProcessEnvironment.prepareChildProcess()
         let transport = try ZeroMQTransport(
-            connectingTo: try MeshEndpoint(connect), options: ZeroMQTransport.Options(name: "relay-\(index)"))
+            connectingTo: try MeshEndpoint(connect), options: ZeroMQTransport.Options(name: "relay-\(index)", batching: batching))
         let stage = Stage(index: index, hops: hops, count: count, size: size, transport: transport)
         try transport.subscribe(.agent(stage.me))
         // Every stage's subscription must reach the forwarder before the source's first send,
@@ -203,7 +207,7 @@ public enum MeshRelayBenchmark {
 
         func handle(_ batch: [WireMessage], at now: MonotonicTime) {
             for message in batch {
-                guard let envelope = try? Envelope(decoding: message.payload) else { continue }
+                guard let envelope = try? Envelope(decoding: message.payload, reusing: message.topic) else { continue }
                 if envelope.sender == self.upstream {
                     self.up!.receive(envelope, at: now, into: &self.actions)
                 } else if envelope.sender == self.downstream {
@@ -211,6 +215,11 @@ public enum MeshRelayBenchmark {
                 }
                 self.perform(at: now)
             }
+            // An ack owed after `ackEvery` messages goes with this batch's output, not at the next
+            // tick (tick only does what is due).
+            if self.up?.nextDeadline.map({ $0 <= now }) == true { self.up!.tick(at: now, into: &self.actions) }
+            if self.down?.nextDeadline.map({ $0 <= now }) == true { self.down!.tick(at: now, into: &self.actions) }
+            self.perform(at: now)
             self.pump(at: now)
             self.flush()
         }
