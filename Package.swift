@@ -106,13 +106,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // HTTP: the inference API (KServe v2 shape) and its load test; the only importer of Hummingbird.
+        // HTTP: the inference API (KServe v2 shape) on SwiftNIO's HTTP/1.1 codec, and its load test.
         .target(
             name: "MeshServer",
             dependencies: [
                 "MeshCore", "MeshCompute", "MeshAgents",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

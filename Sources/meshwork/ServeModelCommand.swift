@@ -32,9 +32,6 @@ struct ServeModelCommand: AsyncParsableCommand {
     @Option(help: "The server's NIO event-loop threads (default: one per core).")
     var eventLoopThreads: Int?
 
-    @Flag(help: "Run each connection's task on its event loop instead of Swift's cooperative pool.")
-    var runOnEventLoops = false
-
     @Option(help: "fp32 or int8: which weights serve when a version has both (default int8).")
     var precision: String?
 
@@ -58,7 +55,7 @@ struct ServeModelCommand: AsyncParsableCommand {
     @Option(help: "Load test: rows per request.")
     var batch: Int = 1
 
-    @Option(help: "Load test: the client's event-loop threads.")
+    @Option(help: "Load test: the client's own event-loop threads; 0 runs the client on the server's event loops.")
     var clientThreads: Int = 1
 
     @Flag(help: "Load test: print the report as one JSON object.")
@@ -115,12 +112,7 @@ struct ServeModelCommand: AsyncParsableCommand {
 
         let server = InferenceServer(
             registry: registry,
-            configuration: .init(
-                host: self.host,
-                port: self.port,
-                runsOnEventLoops: self.runOnEventLoops,
-                eventLoopThreads: self.eventLoopThreads
-            ),
+            configuration: .init(host: self.host, port: self.port, eventLoopThreads: self.eventLoopThreads),
             onListening: { [name] url in
                 // Unbuffered, so a parent reading the pipe sees it at once.
                 FileHandle.standardOutput.write(Data("LISTENING \(url)\n".utf8))
@@ -140,7 +132,7 @@ struct ServeModelCommand: AsyncParsableCommand {
         if let seconds = self.loadTest {
             try await server.start()
             defer { Task { await server.stop() } }
-            let report = try await self.runLoad(seconds: seconds, port: server.port!, version: last)
+            let report = try await self.runLoad(seconds: seconds, port: server.port!, version: last, server: server)
             await server.stop()
             if self.json {
                 let encoder = JSONEncoder()
@@ -155,7 +147,12 @@ struct ServeModelCommand: AsyncParsableCommand {
         try await server.runUntilSignalled()
     }
 
-    private func runLoad(seconds: Double, port: Int, version: ModelVersion) async throws -> LoadTestReport {
+    private func runLoad(
+        seconds: Double,
+        port: Int,
+        version: ModelVersion,
+        server: InferenceServer
+    ) async throws -> LoadTestReport {
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--load-test takes 0-600 seconds") }
         guard (1...4096).contains(self.batch) else { throw ValidationError("--batch takes 1-4096 rows") }
         var rng = SeededRandom(seed: self.seed, key: "serve-model/load")
@@ -163,17 +160,18 @@ struct ServeModelCommand: AsyncParsableCommand {
         let body =
             "{\"inputs\":[{\"name\":\"input\",\"shape\":[\(self.batch),\(version.featureCount)],"
             + "\"datatype\":\"FP32\",\"data\":[\(values.joined(separator: ","))]}]}"
-        return try await LoadTest.run(
-            .init(
-                host: self.host,
-                port: port,
-                path: "/v2/models/\(self.name)/infer",
-                body: Array(body.utf8),
-                connections: self.connections,
-                duration: .milliseconds(Int(seconds * 1000)),
-                threads: self.clientThreads
-            )
+        guard self.clientThreads >= 0 else { throw ValidationError("--client-threads takes 0 or more") }
+        let configuration = LoadTest.Configuration(
+            host: self.host,
+            port: port,
+            path: "/v2/models/\(self.name)/infer",
+            body: Array(body.utf8),
+            connections: self.connections,
+            duration: .milliseconds(Int(seconds * 1000)),
+            threads: max(1, self.clientThreads)
         )
+        if self.clientThreads == 0 { return try await LoadTest.run(configuration, onLoopsOf: server) }
+        return try await LoadTest.run(configuration)
     }
 
     private func loadStandardizer() throws -> Standardizer? {

@@ -74,13 +74,12 @@ import Testing
         await #expect(throws: (any Error).self) { _ = try await HTTPClientConnection.connect(port: port) }
     }
 
-    @Test(arguments: [(false, nil), (false, 1), (true, nil), (true, 1)] as [(Bool, Int?)])
-    func threadingModesServeTheSameAnswers(runsOnEventLoops: Bool, eventLoopThreads: Int?) async throws {
+    @Test(arguments: [nil, 1, 3] as [Int?])
+    func threadingModesServeTheSameAnswers(eventLoopThreads: Int?) async throws {
         let registry = ModelRegistry()
         try registry.deploy(try Fixtures.versions().0, alias: "production")
         let configuration = InferenceServer.Configuration(
             inlineRowLimit: 4,
-            runsOnEventLoops: runsOnEventLoops,
             eventLoopThreads: eventLoopThreads
         )
         try await withServer(registry, configuration: configuration) { _, client in

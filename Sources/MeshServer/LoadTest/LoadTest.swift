@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 import NIOPosix
 import Synchronization
 
@@ -91,9 +91,21 @@ public enum LoadTest {
         }
     }
 
-    private static func run(
+    /// Runs the load on the event loops of `server` (in this process): client and server then
+    /// share the loops' threads instead of adding the client's own.
+    ///
+    /// - Throws: when no connection could be opened at all.
+    public static func run(_ configuration: Configuration, onLoopsOf server: InferenceServer) async throws -> LoadTestReport {
+        try await Self.run(configuration, on: server.eventLoops)
+    }
+
+    /// Runs the load on event loops the caller owns (``Configuration/threads`` is not used), e.g.
+    /// the server's own loops when server and client share a process and its cores.
+    ///
+    /// - Throws: when no connection could be opened at all.
+    public static func run(
         _ configuration: Configuration,
-        on group: MultiThreadedEventLoopGroup
+        on group: any EventLoopGroup
     ) async throws -> LoadTestReport {
         let start = NIODeadline.now()
         let stopAt = start + TimeAmount(configuration.warmUp) + TimeAmount(configuration.duration)

@@ -1,122 +1,173 @@
-import Hummingbird
 import MeshCompute
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// Routes the Open Inference Protocol's paths to the registry's models and answers each request;
 /// every refusal is a JSON error with its status, and nothing a client sends stops the server.
 ///
-/// Called by HummingbirdCore's HTTP/1.1 channel directly (no `Application`, router or request
-/// context): per request that saves a logger copy with a request id, a task-local and a context.
+/// Synchronous and free of I/O: ``InferenceHTTPHandler`` calls it on the connection's event loop
+/// with the request head (``begin(method:uri:contentLength:)``) and, for inference, with the
+/// collected body (``infer(_:body:)``); a batch above ``InferenceServer/Configuration/inlineRowLimit``
+/// rows is handed back as a ``Computation`` for the handler to run on the ``ComputeExecutor``.
 struct InferenceResponder: Sendable {
     let registry: ModelRegistry
     let configuration: InferenceServer.Configuration
-    let executor: ComputeExecutor
     /// Inference requests being answered now.
     let inFlight: InFlightCounter
 
-    func respond(to request: Request) async -> Response {
-        let route: Route
+    /// A response body and its status (every answer is `application/json`).
+    struct Reply: Sendable {
+        var status: HTTPResponseStatus
+        var body: ByteBuffer
+        /// For 405, the `Allow` header's value.
+        var allow: String?
+    }
+
+    /// What a request head leads to.
+    enum Start {
+        /// The answer is known from the head; the body, if any, is read and dropped.
+        case reply(Reply)
+        /// An inference request: collect the body (at most `limit` bytes), then ``infer(_:body:)``.
+        case infer(InferenceCall)
+    }
+
+    /// An inference request between its head and its answer. Counted in ``InFlightCounter`` from
+    /// ``begin(method:uri:contentLength:)`` until ``finish(_:_:)``.
+    struct InferenceCall: Sendable {
+        let version: ModelVersion
+        let alias: String?
+        let started: ContinuousClock.Instant
+    }
+
+    /// The model's work for a batch too large to compute on the event loop.
+    struct Computation: Sendable {
+        let call: InferenceCall
+        let request: InferenceRequest
+    }
+
+    /// What the body of an inference request leads to.
+    enum Outcome {
+        /// The answer (a success or a refusal), already counted in the version's statistics.
+        case reply(Reply)
+        /// Run ``compute(_:)`` off the event loop, then answer with its reply.
+        case offload(Computation)
+    }
+
+    // MARK: Heads
+
+    /// Routes a request head. `contentLength` is the header's value when it has one.
+    func begin(method: HTTPMethod, uri: String, contentLength: Int?) -> Start {
+        let path = uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
         do throws(InferenceError) {
-            route = try Route(path: request.uri.path)
-        } catch {
-            return Self.errorResponse(error)
-        }
-        do throws(InferenceError) {
+            let route = try Route(path: path)
             switch route {
             case .infer(let reference):
-                guard request.method == .post else { throw Self.methodNotAllowed(request, allowed: "POST") }
-                return try await self.infer(request, reference: reference)
+                guard method == .POST else { throw Self.methodNotAllowed(method, path, allowed: "POST") }
+                return .infer(try self.beginInference(reference, contentLength: contentLength))
             default:
-                guard request.method == .get else { throw Self.methodNotAllowed(request, allowed: "GET") }
-                return try self.answer(route)
+                guard method == .GET else { throw Self.methodNotAllowed(method, path, allowed: "GET") }
+                return .reply(try self.answer(route))
             }
         } catch {
-            return Self.errorResponse(error)
+            return .reply(Self.errorReply(error))
         }
     }
 
-    // MARK: Inference
-
-    private func infer(_ request: Request, reference: ModelReference) async throws(InferenceError) -> Response {
+    private func beginInference(
+        _ reference: ModelReference,
+        contentLength: Int?
+    ) throws(InferenceError) -> InferenceCall {
         let started = ContinuousClock.now
-        self.inFlight.count.add(1, ordering: .relaxed)
-        defer { self.inFlight.count.subtract(1, ordering: .relaxed) }
         let version = try self.registry.resolve(reference)
-        do throws(InferenceError) {
-            let response = try await self.infer(request, on: version, reference: reference)
-            let elapsed = started.duration(to: .now).components
-            let nanoseconds = UInt64(elapsed.seconds) * 1_000_000_000 + UInt64(elapsed.attoseconds / 1_000_000_000)
-            version.recordSuccess(rows: response.rows, nanoseconds: nanoseconds)
-            return response.response
-        } catch {
+        if let contentLength, contentLength > self.configuration.maximumBodyBytes {
             version.recordFailure()
-            throw error
+            throw Self.bodyTooLarge(self.configuration.maximumBodyBytes)
         }
-    }
-
-    private func infer(
-        _ request: Request,
-        on version: ModelVersion,
-        reference: ModelReference
-    ) async throws(InferenceError) -> (response: Response, rows: Int) {
-        let limit = self.configuration.maximumBodyBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw Self.bodyTooLarge(limit)
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw Self.bodyTooLarge(limit)
-        } catch {
-            throw InferenceError(.invalidRequest, "the request body could not be read: \(error)")
-        }
-        let parser = InferenceRequestParser(
-            featureCount: version.featureCount,
-            maximumRows: self.configuration.maximumBatchRows
-        )
-        let parsed = try body.withUnsafeReadableBytes { bytes throws(InferenceError) in try parser.parse(bytes) }
-
-        let logits: Matrix
-        do throws(ComputeError) {
-            if parsed.rows <= self.configuration.inlineRowLimit {
-                logits = try version.logits(rows: parsed.rows, values: parsed.values)
-            } else {
-                let rows = parsed.rows
-                let values = parsed.values
-                logits = try await self.executor.run { () throws(ComputeError) -> Matrix in
-                    try version.logits(rows: rows, values: values)
-                }
-            }
-        } catch {
-            throw error.code == .nonFinite
-                ? InferenceError(.nonFinite, "the inputs are not finite after standardization: \(error.reason)")
-                : InferenceError(.internalError, "the model failed: \(error)")
-        }
-        guard logits.isFinite else {
-            throw InferenceError(
-                .nonFinite,
-                "the model's logits overflow for these inputs (values too large for FP32 arithmetic)"
-            )
-        }
+        self.inFlight.count.add(1, ordering: .relaxed)
         let alias: String? =
             switch reference.selector {
             case .alias(let alias): alias ?? self.registry.defaultAlias
             case .version: nil
             }
-        let buffer = InferenceResponseWriter.write(
-            parsed,
-            logits: logits,
-            version: version,
-            alias: alias
-        )
-        return (Self.jsonResponse(.ok, buffer), parsed.rows)
+        return InferenceCall(version: version, alias: alias, started: started)
+    }
+
+    // MARK: Inference
+
+    /// Parses the body of `call`'s request and computes it when it is small; `body` is nil when
+    /// it grew past the limit while it was read.
+    func infer(_ call: InferenceCall, body: ByteBuffer?) -> Outcome {
+        do throws(InferenceError) {
+            guard let body else { throw Self.bodyTooLarge(self.configuration.maximumBodyBytes) }
+            let parser = InferenceRequestParser(
+                featureCount: call.version.featureCount,
+                maximumRows: self.configuration.maximumBatchRows
+            )
+            let parsed = try body.withUnsafeReadableBytes { bytes throws(InferenceError) in try parser.parse(bytes) }
+            let computation = Computation(call: call, request: parsed)
+            if parsed.rows > self.configuration.inlineRowLimit { return .offload(computation) }
+            return .reply(self.compute(computation))
+        } catch {
+            return .reply(self.finish(call, .failure(error)))
+        }
+    }
+
+    /// The model's work and the response body; runs on the event loop or on the executor.
+    func compute(_ computation: Computation) -> Reply {
+        let call = computation.call
+        let request = computation.request
+        let logits: Matrix
+        do throws(ComputeError) {
+            logits = try call.version.logits(rows: request.rows, values: request.values)
+        } catch {
+            return self.finish(
+                call,
+                .failure(
+                    error.code == .nonFinite
+                        ? InferenceError(.nonFinite, "the inputs are not finite after standardization: \(error.reason)")
+                        : InferenceError(.internalError, "the model failed: \(error)")
+                )
+            )
+        }
+        guard logits.isFinite else {
+            return self.finish(
+                call,
+                .failure(
+                    InferenceError(
+                        .nonFinite,
+                        "the model's logits overflow for these inputs (values too large for FP32 arithmetic)"
+                    )
+                )
+            )
+        }
+        let buffer = InferenceResponseWriter.write(request, logits: logits, version: call.version, alias: call.alias)
+        return self.finish(call, .success((buffer, request.rows)))
+    }
+
+    /// Records the outcome in the version's statistics and the in-flight count.
+    private func finish(_ call: InferenceCall, _ result: Result<(ByteBuffer, Int), InferenceError>) -> Reply {
+        defer { self.inFlight.count.subtract(1, ordering: .relaxed) }
+        switch result {
+        case .success(let (buffer, rows)):
+            let elapsed = call.started.duration(to: .now).components
+            let nanoseconds = UInt64(elapsed.seconds) * 1_000_000_000 + UInt64(elapsed.attoseconds / 1_000_000_000)
+            call.version.recordSuccess(rows: rows, nanoseconds: nanoseconds)
+            return Reply(status: .ok, body: buffer)
+        case .failure(let error):
+            call.version.recordFailure()
+            return Self.errorReply(error)
+        }
+    }
+
+    /// Ends a call whose connection closed before its body was read: it is counted as a failure.
+    func abandon(_ call: InferenceCall) {
+        _ = self.finish(call, .failure(InferenceError(.invalidRequest, "the connection closed during the request")))
     }
 
     // MARK: Other endpoints
 
-    private func answer(_ route: Route) throws(InferenceError) -> Response {
+    private func answer(_ route: Route) throws(InferenceError) -> Reply {
         var buffer = ByteBuffer()
         switch route {
         case .serverMetadata:
@@ -150,43 +201,31 @@ struct InferenceResponder: Sendable {
             }
             MetadataWriter.writeStatistics(versions, into: &buffer)
         case .infer:
-            preconditionFailure("inference is answered by infer(_:reference:)")
+            preconditionFailure("inference is answered by infer(_:body:)")
         }
-        return Self.jsonResponse(.ok, buffer)
+        return Reply(status: .ok, body: buffer)
     }
 
-    // MARK: Responses
+    // MARK: Errors
 
-    static func jsonResponse(_ status: HTTPResponse.Status, _ buffer: ByteBuffer) -> Response {
-        Response(
-            status: status,
-            headers: [.contentType: "application/json", .contentLength: String(buffer.readableBytes)],
-            body: ResponseBody(byteBuffer: buffer)
-        )
-    }
-
-    static func errorResponse(_ error: InferenceError) -> Response {
+    /// `{"error":"…","code":"…"}` with the error's status.
+    static func errorReply(_ error: InferenceError) -> Reply {
         var buffer = ByteBuffer()
         buffer.writeStaticString(#"{"error":"#)
         buffer.writeJSONString(error.reason)
         buffer.writeStaticString(#","code":"#)
         buffer.writeJSONString(error.code.rawValue)
         buffer.writeStaticString("}")
-        var response = Self.jsonResponse(HTTPResponse.Status(code: error.httpStatus), buffer)
-        if let allowed = error.allowedMethods { response.headers[.allow] = allowed }
-        return response
+        return Reply(status: HTTPResponseStatus(statusCode: error.httpStatus), body: buffer, allow: error.allowedMethods)
     }
 
-    private static func methodNotAllowed(_ request: Request, allowed: String) -> InferenceError {
-        var error = InferenceError(
-            .methodNotAllowed,
-            "\(request.method.rawValue) is not allowed on \(request.uri.path); use \(allowed)"
-        )
+    private static func methodNotAllowed(_ method: HTTPMethod, _ path: String, allowed: String) -> InferenceError {
+        var error = InferenceError(.methodNotAllowed, "\(method.rawValue) is not allowed on \(path); use \(allowed)")
         error.allowedMethods = allowed
         return error
     }
 
-    private static func bodyTooLarge(_ limit: Int) -> InferenceError {
+    static func bodyTooLarge(_ limit: Int) -> InferenceError {
         InferenceError(.bodyTooLarge, "the request body is larger than the limit of \(limit) bytes")
     }
 }

@@ -1,4 +1,4 @@
-import HummingbirdCore
+import NIOHTTP1
 import NIOPosix
 public import Logging
 public import MeshCompute
@@ -37,9 +37,6 @@ public final class InferenceServer: Service, Sendable {
         public var inlineRowLimit: Int
         /// The listen backlog.
         public var backlog: Int
-        /// Runs each connection's task on its socket's event loop (a task-executor preference)
-        /// instead of Swift's cooperative pool; docs/INFERENCE.md compares the two.
-        public var runsOnEventLoops: Bool
         /// When set (and no group is passed to the server), the server runs its own event-loop
         /// group of this many threads and shuts it down when it stops; otherwise NIO's singleton
         /// group (one thread per core).
@@ -53,10 +50,8 @@ public final class InferenceServer: Service, Sendable {
             maximumBodyBytes: Int = 16 << 20,
             inlineRowLimit: Int = 32,
             backlog: Int = 1024,
-            runsOnEventLoops: Bool = false,
             eventLoopThreads: Int? = nil
         ) {
-            self.runsOnEventLoops = runsOnEventLoops
             self.eventLoopThreads = eventLoopThreads.map { max(1, $0) }
             self.host = host
             self.port = port
@@ -82,9 +77,9 @@ public final class InferenceServer: Service, Sendable {
 
     private struct State {
         var port: Int?
-        var group: ServiceGroup?
-        var runner: Task<Void, any Error>?
+        var listener: Listener?
         var started = false
+        var resourcesReleased = false
     }
 
     private let state = Mutex(State())
@@ -123,6 +118,9 @@ public final class InferenceServer: Service, Sendable {
             }()
     }
 
+    /// The event loops the server's sockets run on.
+    public var eventLoops: any EventLoopGroup { self.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton }
+
     /// The bound port, once listening.
     public var port: Int? { self.state.withLock { $0.port } }
 
@@ -141,28 +139,16 @@ public final class InferenceServer: Service, Sendable {
     /// - Precondition: called once.
     @discardableResult
     public func start() async throws -> Int {
-        let bound = BoundSignal()
-        let service = try self.makeServer(onBound: { bound.succeed($0) })
-        let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [], logger: self.logger)
-        )
-        let runner = Task {
-            do {
-                try await group.run()
-                bound.fail(ServerStopped())
-            } catch {
-                bound.fail(error)
-                throw error
-            }
-        }
         self.state.withLock { state in
             precondition(!state.started, "InferenceServer.start() called twice")
             state.started = true
-            state.group = group
-            state.runner = runner
         }
-        let port = try await bound.wait()
-        self.state.withLock { $0.port = port }
+        let listener = try await self.listen()
+        let port = listener.port
+        self.state.withLock { state in
+            state.listener = listener
+            state.port = port
+        }
         self.onListening?(self.url!)
         return port
     }
@@ -170,20 +156,21 @@ public final class InferenceServer: Service, Sendable {
     /// Stops accepting connections, lets requests in flight finish, closes idle connections, and
     /// waits until the server has stopped. Idempotent; does nothing before ``start()``.
     public func stop() async {
-        let (group, runner) = self.state.withLock { state in
-            defer {
-                state.group = nil
-                state.runner = nil
-            }
-            return (state.group, state.runner)
+        let listener = self.state.withLock { state in
+            defer { state.listener = nil }
+            return state.listener
         }
-        if let group { await group.triggerGracefulShutdown() }
-        _ = try? await runner?.value
+        if let listener { await listener.shutdown() }
         self.state.withLock { $0.port = nil }
         self.shutDownOwnedResources()
     }
 
     private func shutDownOwnedResources() {
+        let first = self.state.withLock { state in
+            defer { state.resourcesReleased = true }
+            return !state.resourcesReleased
+        }
+        guard first else { return }
         if self.ownsExecutor { self.executor.shutdown() }
         if let group = self.ownedEventLoopGroup { group.shutdownGracefully { _ in } }
     }
@@ -191,13 +178,10 @@ public final class InferenceServer: Service, Sendable {
     /// Serves until the surrounding `ServiceGroup` shuts down gracefully (or the task is
     /// cancelled); for running the server beside an agent in one process.
     public func run() async throws {
-        let service = try self.makeServer(onBound: { [self] port in
-            self.state.withLock { $0.port = port }
-            self.onListening?(self.url!)
-        })
-        try await service.run()
-        self.state.withLock { $0.port = nil }
-        self.shutDownOwnedResources()
+        try await self.start()
+        // Returns on graceful shutdown; throws on cancellation. Either way the server stops.
+        try? await gracefulShutdown()
+        await self.stop()
     }
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully; for a process whose only job is
@@ -209,70 +193,100 @@ public final class InferenceServer: Service, Sendable {
         try await group.run()
     }
 
-    private func makeServer(onBound: @escaping @Sendable (Int) -> Void) throws -> any Service {
+    /// Binds the socket: NIO's HTTP/1.1 codec and pipelining handler, then ``InferenceHTTPHandler``
+    /// on each connection, all on the connection's event loop.
+    private func listen() async throws -> Listener {
         let responder = InferenceResponder(
             registry: self.registry,
             configuration: self.configuration,
-            executor: self.executor,
             inFlight: self.inFlight
         )
-        let builder: HTTPServerBuilder =
-            self.configuration.runsOnEventLoops
-            ? HTTPServerBuilder { responder in EventLoopPinnedHTTP1Channel(inner: HTTP1Channel(responder: responder)) }
-            : .http1()
-        return try builder.buildServer(
-            configuration: ServerConfiguration(
-                address: .hostname(self.configuration.host, port: self.configuration.port),
-                serverName: "meshwork",
-                backlog: self.configuration.backlog
-            ),
-            eventLoopGroup: self.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton,
-            logger: self.logger,
-            responder: { request, writer, _ in
-                let response = await responder.respond(to: request)
-                try await writer.write(response: response.head, body: response.body)
-            },
-            onServerRunning: { channel in onBound(channel.localAddress?.port ?? 0) }
-        )
+        let executor = self.executor
+        let connections = ConnectionTracker()
+        let channel = try await ServerBootstrap(group: self.eventLoops)
+            .serverChannelOption(ChannelOptions.backlog, value: Int32(clamping: self.configuration.backlog))
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                guard connections.add(channel) else { return channel.close() }
+                return channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    // The response headers are this server's constants, so NIO's per-response check of
+                    // header bytes is skipped.
+                    try pipeline.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true,
+                        withErrorHandling: true,
+                        withOutboundHeaderValidation: false
+                    )
+                    try pipeline.addHandler(InferenceHTTPHandler(responder: responder, executor: executor))
+                }
+            }
+            .bind(host: self.configuration.host, port: self.configuration.port)
+            .get()
+        return Listener(channel: channel, connections: connections)
     }
 }
 
-/// The server stopped before it was listening.
-struct ServerStopped: Error, CustomStringConvertible {
-    var description: String { "the inference server stopped before it was listening" }
+/// The listening socket and the connections it accepted.
+private final class Listener: Sendable {
+    let channel: any Channel
+    let connections: ConnectionTracker
+
+    init(channel: any Channel, connections: ConnectionTracker) {
+        self.channel = channel
+        self.connections = connections
+    }
+
+    var port: Int { self.channel.localAddress?.port ?? 0 }
+
+    /// Closes the socket, then each connection once its request in flight is answered.
+    func shutdown() async {
+        try? await self.channel.close()
+        await self.connections.quiesce()
+    }
 }
 
-/// A one-shot rendezvous between the server's start-up and ``InferenceServer/start()``.
-private final class BoundSignal: Sendable {
+/// The server's open connections, so stopping can let each finish its request and close it.
+final class ConnectionTracker: Sendable {
     private struct State {
-        var result: Result<Int, any Error>?
-        var waiter: CheckedContinuation<Int, any Error>?
+        var open: [ObjectIdentifier: any Channel] = [:]
+        var quiescing = false
     }
+
+    /// How long a connection may take to finish its request once the server stops.
+    static let quiesceTimeout = TimeAmount.seconds(30)
 
     private let state = Mutex(State())
 
-    func succeed(_ port: Int) { self.complete(.success(port)) }
-
-    func fail(_ error: any Error) { self.complete(.failure(error)) }
-
-    private func complete(_ result: Result<Int, any Error>) {
-        let waiter = self.state.withLock { state -> CheckedContinuation<Int, any Error>? in
-            guard state.result == nil else { return nil }
-            state.result = result
-            defer { state.waiter = nil }
-            return state.waiter
+    /// Registers an accepted connection; false when the server is stopping (close it then).
+    func add(_ channel: any Channel) -> Bool {
+        let key = ObjectIdentifier(channel)
+        let accepted = self.state.withLock { state -> Bool in
+            guard !state.quiescing else { return false }
+            state.open[key] = channel
+            return true
         }
-        waiter?.resume(with: result)
+        if accepted {
+            channel.closeFuture.whenComplete { _ in
+                self.state.withLock { _ = $0.open.removeValue(forKey: key) }
+            }
+        }
+        return accepted
     }
 
-    func wait() async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
-            let ready = self.state.withLock { state -> Result<Int, any Error>? in
-                if let result = state.result { return result }
-                state.waiter = continuation
-                return nil
-            }
-            if let ready { continuation.resume(with: ready) }
+    /// Asks every connection to close once its current request is answered (idle ones close at
+    /// once; NIO's pipelining handler does this on `ChannelShouldQuiesceEvent`), and waits until
+    /// all have closed, closing any still open after ``quiesceTimeout``.
+    func quiesce() async {
+        let open = self.state.withLock { state in
+            state.quiescing = true
+            return Array(state.open.values)
         }
+        for channel in open {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            let deadline = channel.eventLoop.scheduleTask(in: Self.quiesceTimeout) { channel.close(promise: nil) }
+            channel.closeFuture.whenComplete { _ in deadline.cancel() }
+        }
+        for channel in open { try? await channel.closeFuture.get() }
     }
 }
