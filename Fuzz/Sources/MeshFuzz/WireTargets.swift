@@ -59,7 +59,36 @@ enum WireTargets {
              BlobChunk(hash: hash, offset: 5, totalSize: 5, bytes: []).encoded()]
         },
         body("blob-missing", BlobMissing.self) { [BlobMissing(hash: hash, reason: "not in this store").encoded()] },
+        FuzzTarget(name: "batch", run: batchSplitsAndRebuilds, seeds: {
+            var two: [UInt8] = []
+            PayloadBatch.begin(&two)
+            for envelope in envelopes.prefix(2) { PayloadBatch.append(envelope, to: &two) }
+            var one: [UInt8] = []
+            PayloadBatch.begin(&one)
+            PayloadBatch.append([PayloadBatch.marker, 1, 2], to: &one)
+            return [two, one]
+        }),
     ]
+
+    /// A batch frame (docs/WIRE.md, "Frames"): the three readers agree on whether it is well
+    /// formed and how many parts it has, and its parts written into a new batch give it back.
+    static func batchSplitsAndRebuilds(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { frame in
+            var parts: [[UInt8]] = []
+            let split = PayloadBatch.forEachPart(of: frame) { parts.append(Array($0)) }
+            let wellFormed = PayloadBatch.isWellFormed(frame)
+            let counted = PayloadBatch.messageCount(frame)
+            guard split == wellFormed, counted == (wellFormed ? parts.count : 1) else {
+                fatalError("batch: split \(split), well formed \(wellFormed), \(parts.count) parts, counted \(counted): \(hex(bytes))")
+            }
+            guard wellFormed else { return false }
+            var again: [UInt8] = []
+            PayloadBatch.begin(&again)
+            for part in parts { PayloadBatch.append(part, to: &again) }
+            guard again == bytes else { fatalError("batch: parts rebuild to other bytes: \(hex(bytes)) -> \(hex(again))") }
+            return true
+        }
+    }
 
     /// A body through ``WireBody``'s decoder, which must round-trip exactly.
     static func body<Body: WireBody>(_ name: String, _ type: Body.Type, seeds: @escaping @Sendable () -> [[UInt8]]) -> FuzzTarget {

@@ -8,35 +8,35 @@
 /// nothing above the transport sees batches. An envelope's first byte is its version (1), never
 /// the marker; a payload that does start with the marker is always sent as a batch of one, so the
 /// two can never be confused.
-enum PayloadBatch {
+public enum PayloadBatch {
     /// The first byte of a batch frame.
-    static let marker: UInt8 = 0xFF
+    public static let marker: UInt8 = 0xFF
     /// Bytes before each part: its length as a little-endian `u32`.
-    static let partPrefix = 4
+    public static let partPrefix = 4
     /// The largest batch a sender packs from several messages; a single larger message is sent alone.
-    static let maximumFrame = 16 * 1024
+    public static let maximumFrame = 16 * 1024
 
     /// Whether `payload` must be wrapped in a batch even when it travels alone.
-    static func mustWrap(_ payload: [UInt8]) -> Bool { payload.first == self.marker }
+    public static func mustWrap(_ payload: [UInt8]) -> Bool { payload.first == self.marker }
 
     /// The size of a batch holding parts of these byte counts.
-    static func frameSize(partsBytes: Int, parts: Int) -> Int { 1 + parts * self.partPrefix + partsBytes }
+    public static func frameSize(partsBytes: Int, parts: Int) -> Int { 1 + parts * self.partPrefix + partsBytes }
 
     /// Starts a batch in `buffer` (emptied first, its capacity kept).
-    static func begin(_ buffer: inout [UInt8]) {
+    public static func begin(_ buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
         buffer.append(self.marker)
     }
 
     /// Appends one part to a batch begun with ``begin(_:)``.
-    static func append(_ payload: [UInt8], to buffer: inout [UInt8]) {
+    public static func append(_ payload: [UInt8], to buffer: inout [UInt8]) {
         precondition(!payload.isEmpty && payload.count <= Int(UInt32.max), "a batch part is 1 byte to 4 GiB")
         withUnsafeBytes(of: UInt32(payload.count).littleEndian) { buffer.append(contentsOf: $0) }
         buffer.append(contentsOf: payload)
     }
 
     /// Appends one part, given as raw bytes, to a batch begun with ``begin(_:)``.
-    static func append(_ payload: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
+    public static func append(_ payload: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
         precondition(!payload.isEmpty && payload.count <= Int(UInt32.max), "a batch part is 1 byte to 4 GiB")
         withUnsafeBytes(of: UInt32(payload.count).littleEndian) { buffer.append(contentsOf: $0) }
         buffer.append(contentsOf: payload)
@@ -45,7 +45,7 @@ enum PayloadBatch {
     /// Calls `body` with each part of the batch `frame` (which starts with ``marker``), after
     /// checking the whole frame: `false`, with no call made, when it is malformed (no part, a
     /// zero length, a length past the end).
-    static func forEachPart(of frame: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
+    public static func forEachPart(of frame: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
         guard self.isWellFormed(frame) else { return false }
         var offset = 1
         while offset < frame.count {
@@ -58,7 +58,7 @@ enum PayloadBatch {
     }
 
     /// How many messages a payload frame carries: its parts when it is a well-formed batch, else 1.
-    static func messageCount(_ frame: UnsafeRawBufferPointer) -> Int {
+    public static func messageCount(_ frame: UnsafeRawBufferPointer) -> Int {
         guard frame.first == self.marker else { return 1 }
         var parts = 0
         var offset = 1
@@ -73,7 +73,7 @@ enum PayloadBatch {
     }
 
     /// Whether `frame` (starting with ``marker``) splits exactly into one or more non-empty parts.
-    static func isWellFormed(_ frame: UnsafeRawBufferPointer) -> Bool {
+    public static func isWellFormed(_ frame: UnsafeRawBufferPointer) -> Bool {
         guard frame.count > 1 + self.partPrefix, frame[0] == self.marker else { return false }
         var offset = 1
         while offset < frame.count {
