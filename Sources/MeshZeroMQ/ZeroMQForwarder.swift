@@ -303,6 +303,8 @@ final class ForwarderCore: Sendable {
     let connectionResets = Atomic<Int>(0)
     /// Security updates for the device thread, each with the completion its caller awaits.
     let pendingSecurity = Mutex<[(ForwarderSecurity, Completion)]>([])
+    /// Set after an update is queued, so the device loop checks one atomic, not the lock, per turn.
+    let securityPending = Atomic<Bool>(false)
 
     /// Counts one refused message; returns the count of its reason so far.
     func countRefusal(_ reason: SenderPolicy.Refusal) -> Int {
@@ -390,7 +392,7 @@ final class ForwarderDevice {
             ]
             if let zap = self.zap { items.append(zap.pollItem(ZeroMQSystem.pollIn)) }
             while !self.core.stopRequested.load(ordering: .acquiring) {
-                try self.applyPendingSecurity()
+                if self.core.securityPending.load(ordering: .acquiring) { try self.applyPendingSecurity() }
                 let authenticated = try self.answerZAP()
                 let moved = try self.forwardMessages()
                 let changed = try self.forwardSubscriptions()

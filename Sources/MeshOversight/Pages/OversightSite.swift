@@ -235,6 +235,9 @@ public struct OversightSite: Sendable {
         self.render(title: "models", path: "/models") { store in
             let models = try store.models()
             guard !models.isEmpty else { return "<p class=\"empty\">no model registered yet</p>" }
+            // Read once for every version's lineage.
+            let approvals = try store.approvals()
+            let alerts = try store.allAlerts()
             var html = ""
             for model in models {
                 html += "<h2>\(HTML.escape(model.name))</h2>"
@@ -252,7 +255,9 @@ public struct OversightSite: Sendable {
                     })
                 let production = aliases.first { $0.alias == "production" }?.version
                 for version in versions.reversed() {
-                    html += try self.lineage(store: store, useCase: model.useCase, version: version, inProduction: version.version == production)
+                    html += try self.lineage(
+                        store: store, useCase: model.useCase, version: version, approvals: approvals, alerts: alerts,
+                        inProduction: version.version == production)
                 }
                 let history = try store.aliasHistory(of: model.name)
                 html += "<h3>Alias history</h3>" + HTML.table(
@@ -267,7 +272,10 @@ public struct OversightSite: Sendable {
     }
 
     /// One version's lineage: data → trial → metrics → optimisation and serving test → approvals → alerts.
-    func lineage(store: RunStore, useCase: String, version: MeshStore.ModelVersionRecord, inProduction: Bool) throws -> String {
+    func lineage(
+        store: RunStore, useCase: String, version: MeshStore.ModelVersionRecord, approvals: [Approval], alerts: [Alert],
+        inProduction: Bool
+    ) throws -> String {
         let tag = "\(version.model)@v\(version.version)"
         var items: [String] = []
         if let dataset = try store.datasetVersion(version.datasetHash) {
@@ -300,12 +308,12 @@ public struct OversightSite: Sendable {
             items.append("<b>\(HTML.escape(record.kind))</b> at \(HTML.simTime(record.time)): "
                 + HTML.pairs(HTML.fields(record).filter { $0.0 != "version" }, limit: 6))
         }
-        for approval in try store.approvals() where approval.subject == tag {
+        for approval in approvals where approval.subject == tag {
             items.append("<b>approval</b> \(HTML.escape(approval.gate)): <b class=\"\(approval.decision == .approved ? "ok" : "bad")\">"
                 + "\(HTML.escape(approval.decision.rawValue))</b> by \(HTML.escape(approval.decidedBy)) at "
                 + "\(HTML.simTime(approval.time)) — \(HTML.escape(approval.reason))")
         }
-        for alert in try store.allAlerts()
+        for alert in alerts
         where alert.subject == version.model && HTML.object(alert.evidenceJSON).contains(where: { $0 == ("version", "\(version.version)") }) {
             items.append("<b class=\"bad\">alert</b> \(HTML.escape(alert.rule)) \(HTML.escape(alert.state.rawValue)) since "
                 + "\(HTML.simTime(alert.since))")
@@ -320,17 +328,19 @@ public struct OversightSite: Sendable {
     public func monitoringPage() -> String {
         self.render(title: "monitoring", path: "/monitoring", refresh: true) { store in
             let windows = try store.records(.kinds(["monitoring.window"]))
+            let alerts = try store.allAlerts()
             var html = ""
             if windows.isEmpty {
                 html += "<p class=\"empty\">no monitoring window yet</p>"
             }
             let bySubject = Dictionary(grouping: windows, by: \.subject)
             for subject in bySubject.keys.sorted() {
-                html += "<h2>\(HTML.escape(subject))</h2>" + (try self.monitoringCharts(store: store, subject: subject, windows: bySubject[subject]!))
+                html += "<h2>\(HTML.escape(subject))</h2>"
+                    + (try self.monitoringCharts(store: store, subject: subject, windows: bySubject[subject]!, alerts: alerts))
             }
             html += "<h2>Alert history</h2>" + HTML.table(
                 ["rule", "subject", "state", "since", "resolved", "evidence"],
-                try store.allAlerts().map {
+                alerts.map {
                     [HTML.escape($0.rule), HTML.escape($0.subject),
                      "<span class=\"\($0.state == .firing ? "bad" : "ok")\">\(HTML.escape($0.state.rawValue))</span>",
                      HTML.simTime($0.since), HTML.simTime($0.resolved), HTML.pairs(HTML.object($0.evidenceJSON))]
@@ -339,7 +349,7 @@ public struct OversightSite: Sendable {
         }
     }
 
-    func monitoringCharts(store: RunStore, subject: String, windows: [LogicalRecord]) throws -> String {
+    func monitoringCharts(store: RunStore, subject: String, windows: [LogicalRecord], alerts: [Alert]) throws -> String {
         let parsed = windows.map { record -> (hours: Double, fields: [String: String]) in
             (HTML.hours(record.time), Dictionary(HTML.fields(record), uniquingKeysWith: { a, _ in a }))
         }
@@ -350,7 +360,7 @@ public struct OversightSite: Sendable {
                 window.fields[key].flatMap(Double.init).map { SVGChart.Point(x: window.hours, y: $0 / scale, label: "\(key) \($0)") }
             }
         }
-        let alertMarkers = try store.allAlerts().filter { $0.subject == subject }
+        let alertMarkers = alerts.filter { $0.subject == subject }
             .map { SVGChart.Marker(x: HTML.hours($0.since), label: $0.rule, color: "#c62828") }
         let slug = subject.filter { $0.isLetter || $0.isNumber }
         var accuracy = SVGChart(

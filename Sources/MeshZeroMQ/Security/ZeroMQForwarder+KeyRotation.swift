@@ -29,6 +29,7 @@ extension ZeroMQForwarder {
         }
         let done = Completion()
         self.core.pendingSecurity.withLock { $0.append((security, done)) }
+        self.core.securityPending.store(true, ordering: .releasing)
         if self.core.finished.isDone { return }
         ZeroMQSystem.signal(self.core.wakeFD)
         await done.wait()
@@ -42,6 +43,8 @@ extension ForwarderDevice {
     /// Applies the security updates queued by ``ZeroMQForwarder/update(security:)``.
     func applyPendingSecurity() throws(TransportError) {
         let pending = self.core.pendingSecurity.withLock { pending in
+            // Cleared under the lock: an update queued after this sets it again.
+            self.core.securityPending.store(false, ordering: .relaxed)
             defer { pending = [] }
             return pending
         }
