@@ -142,12 +142,16 @@ struct ReliableLinkTests {
 
     @Test func delaysAStandaloneAckThenSendsIt() {
         var pair = LinkPair()
+        #expect(!pair.b.owesAck)
         _ = pair.toB(pair.sendFromA())
         pair.advance(.milliseconds(4))
         #expect(pair.tickB().isEmpty)
+        // A side that left now would leave a unacknowledged peer behind (the relay's stall).
+        #expect(pair.b.owesAck)
         pair.advance(.milliseconds(1))
         let ack = pair.tickB()
         #expect(ack.map(\.kind) == [.ack])
+        #expect(!pair.b.owesAck)
         #expect(pair.b.statistics.acksSent == 1)
         pair.advance(.milliseconds(10))
         #expect(pair.tickB().isEmpty)
@@ -179,6 +183,9 @@ struct ReliableLinkTests {
         }
         #expect(gaps == [200, 400, 800, 1600])
         #expect(pair.unreachable)
+        // What a stalled sender's error shows.
+        #expect(pair.a.diagnosis.contains("1 unacked from seq 1"))
+        #expect(pair.a.diagnosis.contains("gave up after 5 timeouts"))
     }
 
     @Test func progressResetsTheBackoff() {

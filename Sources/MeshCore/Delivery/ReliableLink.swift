@@ -128,8 +128,27 @@ public struct ReliableLink: Sendable {
         }
     }
 
+    /// Whether an ack is owed to the peer and not yet sent (it goes at ``nextDeadline``, or with
+    /// the next message to the peer). A side that is about to leave sends it first, or the peer
+    /// retransmits its last messages into the void.
+    public var owesAck: Bool { self.ackAt != nil }
+
     /// Messages sent and not yet acknowledged, plus those waiting for room in the window.
     public var outstanding: Int { self.unacked.count + self.backlog.count }
+
+    /// The link's state in one line, for a stall's error message: what is in flight each way,
+    /// the retransmit state, and the counters.
+    public var diagnosis: String {
+        let retransmit =
+            if self.retransmitAt != nil { "retransmit armed" } else if self.unacked.isEmpty { "idle" } else { "gave up" }
+        let firstUnacked = self.unacked.first.map { String($0.envelope.sequence) } ?? "-"
+        return "to \(self.peer): next seq \(self.nextSequence), \(self.unacked.count) unacked from seq \(firstUnacked), "
+            + "\(self.backlog.count) in backlog, \(retransmit) after \(self.attempts) timeouts; "
+            + "from \(self.peer): contiguous to \(self.received), \(self.receivedAhead.count) ahead, \(self.acksOwed) acks owed; "
+            + "sent \(self.statistics.sent), retransmitted \(self.statistics.retransmitted), "
+            + "delivered \(self.statistics.delivered), duplicates \(self.statistics.duplicates), "
+            + "out of window \(self.statistics.outOfWindow), acks sent \(self.statistics.acksSent)"
+    }
 
     /// The highest contiguous sequence number received, to piggyback on unsequenced messages.
     public var cumulativeAck: UInt64 { self.received }

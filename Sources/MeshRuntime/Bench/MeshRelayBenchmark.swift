@@ -55,7 +55,9 @@ public enum MeshRelayBenchmark {
         let executable = ProcessEnvironment.executablePath
         let outputs: [Int: String]
         do {
-            outputs = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            // Every stage is waited for (each ends by itself, done or stalled), so a stall's error
+            // shows every stuck stage's links, not only the first's.
+            outputs = try await withThrowingTaskGroup(of: (Int, String?, String?).self) { group in
                 for index in 0...hops {
                     let arguments = [
                         "bench-stage", "--mesh", "--index", String(index), "--hops", String(hops), "--connect", endpoint,
@@ -66,14 +68,21 @@ public enum MeshRelayBenchmark {
                             .path(FilePath(executable)), arguments: Arguments(arguments),
                             output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
                         guard result.terminationStatus.isSuccess else {
-                            throw RuntimeError(
-                                .process, "mesh relay stage \(index) failed (\(result.terminationStatus)): \(result.standardError)")
+                            return (index, nil, "stage \(index) failed (\(result.terminationStatus)): \(result.standardError)")
                         }
-                        return (index, result.standardOutput)
+                        return (index, result.standardOutput, nil)
                     }
                 }
                 var outputs: [Int: String] = [:]
-                for try await (index, output) in group { outputs[index] = output }
+                var failures: [(Int, String)] = []
+                for try await (index, output, failure) in group {
+                    if let output { outputs[index] = output }
+                    if let failure { failures.append((index, failure)) }
+                }
+                guard failures.isEmpty else {
+                    let text = failures.sorted { $0.0 < $1.0 }.map(\.1).joined(separator: "\n")
+                    throw RuntimeError(.process, "mesh relay failed:\n\(text)")
+                }
                 return outputs
             }
         } catch {
@@ -124,11 +133,19 @@ public enum MeshRelayBenchmark {
                     let now = clock.now()
                     let (done, progress) = await stage.tick(at: now)
                     if done { break }
+                    if let unreachable = await stage.unreachable {
+                        let diagnosis = await stage.diagnosis
+                        await transport.shutdown()
+                        throw RuntimeError(.timeout, "mesh relay stage \(index): \(unreachable); \(diagnosis)")
+                    }
                     if progress != lastProgress.1 {
                         lastProgress = (now, progress)
                     } else if now.duration(since: lastProgress.0) > timeout {
+                        let diagnosis = await stage.diagnosis
                         await transport.shutdown()
-                        throw RuntimeError(.timeout, "mesh relay stage \(index): nothing moved for \(timeout)")
+                        throw RuntimeError(
+                            .timeout,
+                            "mesh relay stage \(index): nothing moved for \(timeout); \(diagnosis); transport \(transport.statistics)")
                     }
                 }
                 await transport.shutdown()
@@ -158,6 +175,8 @@ public enum MeshRelayBenchmark {
         var first: MonotonicTime?
         var last: MonotonicTime?
         var doneAt: MonotonicTime?
+        /// Set when the down link gave up on its peer (``ReliableLink/Action/unreachable(unacknowledged:)``).
+        var unreachable: String?
 
         init(index: Int, hops: Int, count: Int, size: Int, transport: ZeroMQTransport) {
             self.index = index
@@ -187,6 +206,12 @@ public enum MeshRelayBenchmark {
                 index: self.index, messages: self.index == 0 ? self.sent : self.delivered, seconds: seconds,
                 retransmitted: statistics.reduce(0) { $0 + $1.retransmitted },
                 duplicates: statistics.reduce(0) { $0 + $1.duplicates })
+        }
+
+        /// Both links' state and the stage's counters, for a stall's error.
+        var diagnosis: String {
+            let links = [self.up.map { "up link \($0.diagnosis)" }, self.down.map { "down link \($0.diagnosis)" }]
+            return "sent \(self.sent), delivered \(self.delivered); " + links.compactMap { $0 }.joined(separator: "; ")
         }
 
         func start(at now: MonotonicTime) {
@@ -232,20 +257,23 @@ public enum MeshRelayBenchmark {
             self.pump(at: now)
             self.flush()
             let finished: Bool
+            // A stage that received is done only once its last ack went out: its upstream waits
+            // for it, and would retransmit into the void after this process left.
+            let acked = self.up?.owesAck != true
             if self.index == 0 {
                 finished = self.sent == self.count && self.down!.outstanding == 0
             } else if self.index < self.hops {
-                finished = self.delivered == self.count && self.down!.outstanding == 0
+                finished = self.delivered == self.count && self.down!.outstanding == 0 && acked
             } else {
-                finished = self.delivered == self.count
+                finished = self.delivered == self.count && acked
             }
             if finished, self.doneAt == nil {
                 self.doneAt = now
                 if self.index < self.hops { self.last = now }
             }
-            // The sink stays a while to answer retransmits (its last ack may be lost) and let the
-            // delayed ack go out; the others have seen their downstream's final ack.
-            let linger: Duration = self.index == self.hops ? .milliseconds(300) : .zero
+            // Every stage with an upstream stays a while after its last ack, to answer
+            // retransmits if that ack was lost; the source has seen its downstream's final ack.
+            let linger: Duration = self.index > 0 ? .milliseconds(300) : .zero
             let progress = self.delivered + self.sent + (self.down?.outstanding ?? 0)
             return (self.doneAt.map { now.duration(since: $0) >= linger } ?? false, progress)
         }
@@ -264,8 +292,8 @@ public enum MeshRelayBenchmark {
                     } else {
                         self.last = now
                     }
-                case .unreachable:
-                    break
+                case .unreachable(let count):
+                    self.unreachable = "relay-\(self.index + 1) stopped acknowledging (\(count) messages unacknowledged after every retransmission)"
                 }
                 index += 1
             }
