@@ -54,17 +54,19 @@ struct UpCommand: AsyncParsableCommand {
         try await CommandFailure.guarding {
             let run: RunDirectory
             let scenarioPath: String
+            let scenario: Scenario
             switch (self.scenario, self.resume) {
             case (let path?, nil):
                 scenarioPath = path
-                run = try RunDirectory.create(root: self.runs, scenario: try ScenarioLoader.load(path: path), scenarioPath: path)
+                scenario = try ScenarioLoader.load(path: path)
+                run = try RunDirectory.create(root: self.runs, scenario: scenario, scenarioPath: path)
             case (nil, let directory?):
                 run = try RunDirectory(existing: directory)
                 scenarioPath = run.scenarioPath
+                scenario = try ScenarioLoader.load(path: scenarioPath)
             default:
                 throw RuntimeError(.usage, "give a scenario file, or --resume RUN_DIR (not both)")
             }
-            let scenario = try ScenarioLoader.load(path: scenarioPath)
             // Live gates (`human: { live: true }`) wait in the run directory unless told otherwise.
             if ProcessInfo.processInfo.environment["MESHWORK_GATES_DIR"] == nil { setenv("MESHWORK_GATES_DIR", run.path + "/gates", 1) }
             // Every process of the run logs its id (`mesh.run`).

@@ -77,7 +77,8 @@ public enum ScenarioLoader {
         do {
             // UTF-8 named, not `.default`: Yams computes that from the whole environment on every
             // call, 17 % of the coordinator's start-up with a fleet's 1,001 files.
-            guard let node = try Yams.compose(yaml: text, .default, .default, .utf8) else {
+            // The basic resolver (no rules): tags are resolved after, once, by `resolvingTags`.
+            guard let node = try Yams.compose(yaml: text, .basic, .default, .utf8) else {
                 throw ScenarioError(.invalid, file: file, line: 1, expected: "a mapping, but the file is empty")
             }
             root = node
@@ -92,7 +93,68 @@ public enum ScenarioLoader {
             throw ScenarioError(.invalid, file: file, line: root.mark?.line, column: root.mark?.column,
                                 expected: "a mapping of fields at the top level")
         }
-        return root
+        return self.resolvingTags(root)
+    }
+
+    /// The tree with every plain scalar's tag resolved once, and mappings whose key lookups need no
+    /// regular expression.
+    ///
+    /// Yams resolves an implicit tag by trying up to seven `NSRegularExpression`s (slow on Linux),
+    /// and its decoder looks a field up by comparing the mapping's keys with a fresh key node, whose
+    /// tag it resolves again on every lookup. With a fleet's 1,001 files that was most of the
+    /// mesh's start-up. Here a scalar that cannot match any of Yams' default rules (its first
+    /// character says so) is a string without a regular expression; the others are resolved once,
+    /// by Yams' own default resolver; keys are strings; and each mapping's tag carries the basic
+    /// resolver (no rules), which the decoder's lookup key inherits. What decodes is unchanged
+    /// (ScenarioTagTests).
+    static func resolvingTags(_ node: Node) -> Node {
+        switch node {
+        case .scalar(let scalar):
+            guard scalar.tag.description.isEmpty else { return node }  // explicit, or quoted (str)
+            return .scalar(Node.Scalar(scalar.string, Tag(self.defaultTag(of: scalar.string)), scalar.style, scalar.mark, scalar.anchor))
+        case .mapping(let mapping):
+            let pairs = mapping.map { key, value -> (Node, Node) in
+                // A key is a string to the decoder's lookups (which inherit the basic resolver), except
+                // the merge key `<<` and the value key `=`, which Yams acts on by their tags. (The
+                // parser has already resolved keys with the basic resolver, to find duplicates.)
+                let resolvedKey: Node
+                if case .scalar(let scalar) = key, scalar.style == .plain || scalar.style == .any {
+                    let resolved = self.defaultTag(of: scalar.string)
+                    let name = resolved == .merge || resolved == .value ? resolved : Tag.Name.str
+                    resolvedKey = .scalar(Node.Scalar(scalar.string, Tag(name), scalar.style, scalar.mark, scalar.anchor))
+                } else {
+                    resolvedKey = key
+                }
+                return (resolvedKey, self.resolvingTags(value))
+            }
+            let tag = Tag(Tag.Name(rawValue: mapping.tag.description), .basic)
+            return .mapping(Node.Mapping(pairs, tag, mapping.style, mapping.mark, mapping.anchor))
+        case .sequence(let sequence):
+            return .sequence(Node.Sequence(sequence.map(self.resolvingTags), sequence.tag, sequence.style, sequence.mark, sequence.anchor))
+        case .alias:
+            return node
+        }
+    }
+
+    /// The tag Yams' default resolver gives a plain scalar of this text, without its regular
+    /// expressions when the first character rules them all out.
+    static func defaultTag(of text: String) -> Tag.Name {
+        self.isPlainString(text) ? .str : Resolver.default.resolveTag(of: .scalar(Node.Scalar(text, Tag(.implicit))))
+    }
+
+    /// Whether a plain scalar is a string whatever Yams' default rules say: only the empty
+    /// string, `~`, numbers, `.inf`/`.nan`, `<<`, `=`, timestamps and the words of bool and null
+    /// (starting y, n, t, f, o) can resolve to another tag.
+    static func isPlainString(_ text: String) -> Bool {
+        guard let first = text.utf8.first else { return false }
+        switch first {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "~"),
+            UInt8(ascii: "<"), UInt8(ascii: "="), UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: "n"), UInt8(ascii: "N"),
+            UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "o"), UInt8(ascii: "O"):
+            return false
+        default:
+            return true
+        }
     }
 
     /// Parses scenario text; `file` is only used in errors.
