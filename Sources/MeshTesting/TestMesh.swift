@@ -21,6 +21,7 @@ public final class TestMesh<W: Workflow>: Sendable {
     private let clock: any PhysicalClock
     private let logger: Logger
     private let agentConfiguration: @Sendable (AgentID, Role, UInt64) -> AgentConfiguration
+    private let blobStore: @Sendable (AgentID) -> (any BlobStorePort)?
     private let running = Mutex<[AgentID: (agent: Agent, incarnation: UInt64)]>([:])
     private let faults = Faults()
 
@@ -41,7 +42,8 @@ public final class TestMesh<W: Workflow>: Sendable {
     }
 
     /// Makes a mesh; `workers` gives each role its worker (default: `worker` for all), `tune`
-    /// adjusts the coordinator's configuration (timeouts, say).
+    /// adjusts the coordinator's configuration (timeouts, say), `blobStore` gives each agent its
+    /// blob store (default: none).
     public init(
         workflow: W,
         agents: [(AgentID, Role)],
@@ -52,7 +54,8 @@ public final class TestMesh<W: Workflow>: Sendable {
         tune: (inout CoordinatorConfiguration) -> Void = { _ in },
         agentConfiguration: @escaping @Sendable (AgentID, Role, UInt64) -> AgentConfiguration = { id, role, incarnation in
             AgentConfiguration(id: id, role: role, capacity: 16, incarnation: incarnation, pid: 1, host: "memory")
-        }
+        },
+        blobStore: @escaping @Sendable (AgentID) -> (any BlobStorePort)? = { _ in nil }
     ) {
         var configuration = CoordinatorConfiguration(runID: "test", incarnation: 1, pid: 1, host: "memory")
         configuration.expectedAgents = agents.map(\.0)
@@ -61,6 +64,7 @@ public final class TestMesh<W: Workflow>: Sendable {
         self.clock = clock
         self.logger = logger
         self.agentConfiguration = agentConfiguration
+        self.blobStore = blobStore
         self.coordinator = Coordinator(
             configuration: configuration, workflow: workflow, transport: self.network.makeTransport(name: "coordinator"),
             journal: self.journal, clock: clock, logger: logger)
@@ -85,7 +89,8 @@ public final class TestMesh<W: Workflow>: Sendable {
         let name = "\(id)#\(incarnation)"
         let agent = Agent(
             configuration: self.agentConfiguration(id, role, incarnation),
-            transport: self.network.makeTransport(name: name), worker: self.workers(role), clock: self.clock, logger: self.logger)
+            transport: self.network.makeTransport(name: name), worker: self.workers(role), clock: self.clock, logger: self.logger,
+            blobStore: self.blobStore(id))
         self.running.withLock { $0[id] = (agent, incarnation) }
         Task { try? await agent.run() }
         return agent

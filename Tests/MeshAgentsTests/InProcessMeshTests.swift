@@ -31,6 +31,24 @@ struct InProcessMeshTests {
         }
     }
 
+    @Test func queuedInputsWaitInTheBlobStoreAndTheDigestStaysTheSame() async throws {
+        let agents = TestAgents.oneOfEachRole
+        let stores = Dictionary(uniqueKeysWithValues: agents.map { ($0.0, MemoryBlobStore()) })
+        let mesh = TestMesh(
+            workflow: RelayWorkflow(tokens: 60, seed: 5, interarrival: 100), agents: agents,
+            agentConfiguration: { id, role, incarnation in
+                // One slot and every input spilled: the awards that wait keep their input in the store.
+                var configuration = AgentConfiguration(id: id, role: role, capacity: 1, incarnation: incarnation, pid: 1, host: "memory")
+                configuration.spillInputBytes = 1
+                return configuration
+            },
+            blobStore: { stores[$0] })
+        let report = try await mesh.run(timeout: .seconds(60))
+        self.expectComplete(report, tokens: 60, seed: 5, workflow: await mesh.coordinator.workflow)
+        #expect(stores.values.contains { !$0.hashes.isEmpty })
+        for (id, _) in agents { #expect(await mesh.agent(id)?.spilledInputCount == 0) }
+    }
+
     @Test func relayCompletesWithTheReferenceDigest() async throws {
         let mesh = TestMesh(workflow: RelayWorkflow(tokens: 80, seed: 11, interarrival: 100), agents: TestAgents.oneOfEachRole)
         let report = try await mesh.run(timeout: .seconds(60))

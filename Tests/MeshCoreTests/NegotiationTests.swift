@@ -275,6 +275,20 @@ struct ContractorTests {
         #expect(contractor.resendAfterCoordinatorChange().isEmpty)
     }
 
+    @Test func saysWhichAwardsWouldWaitForASlot() {
+        var contractor = Contractor(capacity: 1, canDo: { $0 == "w" })
+        let second = TaskID(unchecked: "t/2")
+        #expect(!contractor.wouldQueue(self.award()))  // a slot is free
+        _ = contractor.awardReceived(self.award())
+        #expect(!contractor.wouldQueue(self.award()))  // running: a duplicate, not queued again
+        #expect(contractor.wouldQueue(self.award(task: second)))
+        #expect(!contractor.wouldQueue(Award(task: second, award: 1, work: "x", input: [])))  // not its work
+        _ = contractor.awardReceived(self.award(task: second))
+        #expect(!contractor.wouldQueue(self.award(task: second)))  // queued already
+        _ = contractor.workFinished(self.task, award: 1, outcome: .done([]))
+        #expect(!contractor.wouldQueue(self.award()))  // finished
+    }
+
     @Test func ignoresAFinishForAnAwardItDoesNotRun() {
         var contractor = Contractor(capacity: 1, canDo: { _ in true })
         #expect(contractor.workFinished(self.task, award: 1, outcome: .done([])).isEmpty)

@@ -59,6 +59,8 @@ public actor Agent: Service {
     private let clock: any PhysicalClock
     private let blobStore: (any BlobStorePort)?
     private var blobFetches: [BlobHash: BlobFetchState] = [:]
+    /// Queued awards whose input waits in the blob store rather than in memory, by award.
+    private var spilledInputs: [AwardReference: BlobHash] = [:]
 
     private var incarnation: UInt64
     private var session: JoinSession
@@ -68,6 +70,9 @@ public actor Agent: Service {
     private var linkActions: [ReliableLink.Action] = []
     private var stopping = false
     private var stopWaiter: CheckedContinuation<Void, Never>?
+
+    /// Queued awards whose input waits in the blob store now.
+    public var spilledInputCount: Int { self.spilledInputs.count }
 
     /// Counters since start.
     public private(set) var statistics = Statistics()
@@ -250,7 +255,7 @@ public actor Agent: Service {
             case .callForProposals:
                 self.perform(self.contractor.callReceived(try CallForProposals(decoding: envelope.body)), simTime: envelope.simTime)
             case .award:
-                let award = try Award(decoding: envelope.body)
+                let award = self.spillingIfQueued(try Award(decoding: envelope.body))
                 self.perform(self.contractor.awardReceived(award), simTime: envelope.simTime)
             case .resultAck:
                 self.contractor.resultAcknowledged(try AwardReference(decoding: envelope.body))
@@ -322,14 +327,58 @@ public actor Agent: Service {
             case .result(let result): self.sendReliably(.result, result.encoded(), simTime: simTime)
             case .start(let award):
                 self.statistics.started += 1
+                let input: [UInt8]
+                do {
+                    input = try self.unspilledInput(of: award)
+                } catch {
+                    let assignment = Assignment(task: award.task, work: award.work, input: [], simTime: simTime, context: award.context)
+                    self.workFinished(assignment, award: award.award, report: WorkReport(.failed("\(error)")))
+                    continue
+                }
                 let assignment = Assignment(
-                    task: award.task, work: award.work, input: award.input, simTime: simTime, context: award.context)
+                    task: award.task, work: award.work, input: input, simTime: simTime, context: award.context)
                 let worker = self.worker
                 Task {
                     let report = await worker.performReporting(assignment)
                     self.workFinished(assignment, award: award.award, report: report)
                 }
             }
+        }
+    }
+
+    /// An award that will wait for a slot keeps a large input in the blob store, not in memory:
+    /// a fleet's use cases move in lockstep, and an agent's queue held hundreds of deploys and
+    /// serving tests at once. Without a store, or when the store refuses, it stays in memory.
+    private func spillingIfQueued(_ award: Award) -> Award {
+        guard let store = self.blobStore, award.input.count >= self.configuration.spillInputBytes, self.contractor.wouldQueue(award) else {
+            return award
+        }
+        do {
+            let hash = try store.put(award.input)
+            self.spilledInputs[AwardReference(task: award.task, award: award.award)] = hash
+            var spilled = award
+            spilled.input = []
+            return spilled
+        } catch {
+            self.logger.warning("cannot keep a queued input in the blob store; it stays in memory", metadata: ["mesh.error": "\(error)"])
+            return award
+        }
+    }
+
+    /// The input of an award that starts now: read back from the blob store if it waited there.
+    private func unspilledInput(of award: Award) throws -> [UInt8] {
+        guard let hash = self.spilledInputs.removeValue(forKey: AwardReference(task: award.task, award: award.award)) else {
+            return award.input
+        }
+        guard let store = self.blobStore else { preconditionFailure("an input was spilled without a blob store") }
+        do {
+            let input = try store.get(hash)
+            guard BlobHash(of: input) == hash else { throw QueuedInputError(task: award.task, hash: hash, reason: "it does not match its hash") }
+            return input
+        } catch let error as QueuedInputError {
+            throw error
+        } catch {
+            throw QueuedInputError(task: award.task, hash: hash, reason: "\(error)")
         }
     }
 
@@ -488,4 +537,12 @@ public actor Agent: Service {
             }
         }
     }
+}
+
+/// A queued award's input, kept in the blob store while it waited, cannot be read back.
+struct QueuedInputError: Error, CustomStringConvertible {
+    var task: TaskID
+    var hash: BlobHash
+    var reason: String
+    var description: String { "queuedInputUnavailable: task \(self.task): its input (blob \(self.hash)) cannot be read back: \(self.reason)" }
 }

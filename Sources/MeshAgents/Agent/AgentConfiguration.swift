@@ -25,6 +25,9 @@ public struct AgentConfiguration: Sendable {
     public var services: [String: String]
     /// How ``Agent/fetchBlob(_:from:)`` fetches: chunk size, window, timeout, attempts.
     public var blobFetch = BlobFetch.Configuration()
+    /// An award that must wait for a slot keeps an input of at least this many bytes in the
+    /// agent's blob store, not in memory, until it starts (no effect without a store).
+    public var spillInputBytes = 16 * 1024
 
     public init(
         id: AgentID,

@@ -44,6 +44,17 @@ public struct Contractor: Sendable {
     /// Results not yet acknowledged.
     public var unacknowledgedCount: Int { self.unacknowledged.count }
 
+    /// Whether `award`, arriving now, would wait in the queue: it is new to this contractor, its
+    /// work is one it does, and no slot is free for it. The owner may then keep a large input
+    /// elsewhere until the award starts.
+    public func wouldQueue(_ award: Award) -> Bool {
+        let reference = AwardReference(task: award.task, award: award.award)
+        guard self.running[award.task] != award.award, !self.finished.contains(reference),
+            !self.queued.contains(where: { $0.task == award.task && $0.award == award.award }), self.canDo(award.work)
+        else { return false }
+        return self.running.count >= self.capacity || self.running[award.task] != nil
+    }
+
     /// A call for proposals arrived.
     public func callReceived(_ call: CallForProposals) -> [Action] {
         guard self.canDo(call.work) else {

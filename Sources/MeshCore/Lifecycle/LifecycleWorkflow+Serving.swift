@@ -420,8 +420,26 @@ extension LifecycleWorkflow {
     mutating func endMonitored(_ index: Int) -> [WorkflowStep] {
         let serving = self.cases[index].serving
         let version = serving.productionVersion.map { "v\($0)" } ?? "none"
-        return self.end(
+        let steps = self.end(
             index, state: "accepted",
             reason: "monitored for \(self.spec.monitoring?.hours ?? 0) hours; \(serving.retrains) retraining(s); production \(version)")
+        self.releaseFinished(index)
+        return steps
+    }
+
+    /// Lets go of a finished use case's bulk — its dataset, weights, stream and drift reference,
+    /// about 1 MB for the digits use case — once its outcome is final and none of its tasks is
+    /// pending: nothing reads them after that (the outcome, the counters and the record stay).
+    /// A long-lived mesh takes use cases in and out; without this it kept every one's forever.
+    mutating func releaseFinished(_ index: Int) {
+        guard self.cases[index].outcome != nil, !self.pending.values.contains(where: { $0.index == index }) else { return }
+        self.cases[index].dataset = nil
+        self.cases[index].baseWeights = nil
+        self.cases[index].weights = [:]
+        self.cases[index].serving.int8 = nil
+        self.cases[index].serving.candidateFP32 = nil
+        self.cases[index].serving.productionWeights = nil
+        self.cases[index].serving.stream = nil
+        self.cases[index].serving.reference = nil
     }
 }

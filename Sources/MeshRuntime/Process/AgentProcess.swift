@@ -34,8 +34,11 @@ public enum AgentProcess {
     /// The worker of `role` and the services its agent advertises: a pipeline agent starts its
     /// inference API first (on `MESHWORK_INFERENCE_HOST`:`MESHWORK_INFERENCE_PORT`, by default
     /// 127.0.0.1 and a free port) and advertises it as `inference`.
+    ///
+    /// With a `blobStore`, the pipeline agent keeps its deployed versions' weights there and holds
+    /// only the last few used decoded (``PipelineWorker/decodedWeights``).
     public static func makeWorker(
-        for role: Role, stateDirectory: String? = nil, logger: Logger,
+        for role: Role, stateDirectory: String? = nil, blobStore: (any BlobStorePort)? = nil, logger: Logger,
         resolveBlob: (@Sendable (BlobHash) async -> [UInt8]?)? = nil
     ) async throws -> (worker: any Worker, services: [String: String]) {
         guard role == .pipeline else { return (self.worker(for: role, resolveBlob: resolveBlob), [:]) }
@@ -44,7 +47,7 @@ public enum AgentProcess {
         guard let port = Int(environment["MESHWORK_INFERENCE_PORT"] ?? "0"), (0...65_535).contains(port) else {
             throw RuntimeError(.usage, "MESHWORK_INFERENCE_PORT must be a port number, 0 for a free one")
         }
-        let pipeline = PipelineWorker(host: host, port: port, stateDirectory: stateDirectory, logger: logger)
+        let pipeline = PipelineWorker(host: host, port: port, stateDirectory: stateDirectory, weightsStore: blobStore, logger: logger)
         let url: String
         do {
             url = try await pipeline.start()
@@ -93,7 +96,7 @@ public enum AgentProcess {
         let blobStore = try self.openCache(directory)
         let late = LateBoundAgent()
         let (worker, services) = try await self.makeWorker(
-            for: role, stateDirectory: stateDirectory, logger: logger, resolveBlob: late.resolver())
+            for: role, stateDirectory: stateDirectory, blobStore: blobStore, logger: logger, resolveBlob: late.resolver())
         let configuration = AgentConfiguration(
             id: id, role: role, capacity: capacity, incarnation: ProcessEnvironment.newIncarnation(),
             pid: ProcessEnvironment.pid, host: ProcessEnvironment.hostName, services: services)

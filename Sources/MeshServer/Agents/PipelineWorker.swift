@@ -31,12 +31,21 @@ public final class PipelineWorker: Worker, Sendable {
     private let logger: Logger
     /// Where deployed versions and aliases are kept so a restarted agent serves them again.
     public let stateDirectory: String?
+    /// Where deployed versions' weights files are kept (the agent's content-addressed blob
+    /// store); nil: versions are held decoded in memory.
+    public let weightsStore: (any BlobStorePort)?
+    /// The decoded weights of the last few versions used, when versions are kept in
+    /// ``weightsStore``: a fleet deploys thousands of versions and serves a few at a time.
+    public let decodedWeights: DecodedWeightsCache
 
     /// A worker whose server will listen on `host:port` (port 0: a free one); with a
     /// `stateDirectory`, what was deployed there before (by an earlier process of this agent) is
-    /// served again at once.
+    /// served again at once. With a `weightsStore`, each deployed version's weights files go
+    /// there and only the last few used are held decoded (`decodedWeights`); without one, every
+    /// version is held decoded.
     public init(
         host: String = "127.0.0.1", port: Int = 0, stateDirectory: String? = nil,
+        weightsStore: (any BlobStorePort)? = nil, decodedWeights: DecodedWeightsCache = DecodedWeightsCache(),
         logger: Logger = Logger(label: "meshwork.pipeline")
     ) {
         self.registry = ModelRegistry(defaultAlias: "production")
@@ -44,6 +53,8 @@ public final class PipelineWorker: Worker, Sendable {
             registry: self.registry, configuration: InferenceServer.Configuration(host: host, port: port), logger: logger)
         self.logger = logger
         self.stateDirectory = stateDirectory
+        self.weightsStore = weightsStore
+        self.decodedWeights = decodedWeights
         if let stateDirectory { self.restore(from: stateDirectory) }
     }
 
@@ -99,10 +110,18 @@ public final class PipelineWorker: Worker, Sendable {
         if self.registry.version(head.name, number: head.version) == nil {
             var files: [(bytes: [UInt8], source: String)] = [(request.fp32.bytes, "\(head.name)@v\(head.version).fp32")]
             if let int8 = request.int8 { files.append((int8.bytes, "\(head.name)@v\(head.version).int8")) }
-            let version = try ModelVersion(
-                name: head.name, version: head.version, weightsFiles: files,
-                precision: head.precision == "int8" ? .int8 : .fp32, standardizer: head.standardizer,
-                metadata: ModelMetadata(datasetHash: head.dataset))
+            let precision: ModelVersion.Precision = head.precision == "int8" ? .int8 : .fp32
+            let metadata = ModelMetadata(datasetHash: head.dataset)
+            let version =
+                if let store = self.weightsStore {
+                    try ModelVersion(
+                        name: head.name, version: head.version, weightsFiles: files, storedIn: store, cache: self.decodedWeights,
+                        precision: precision, standardizer: head.standardizer, metadata: metadata)
+                } else {
+                    try ModelVersion(
+                        name: head.name, version: head.version, weightsFiles: files, precision: precision,
+                        standardizer: head.standardizer, metadata: metadata)
+                }
             try self.registry.deploy(version, alias: head.alias)
             if keeping { self.keep(request) }
         } else {

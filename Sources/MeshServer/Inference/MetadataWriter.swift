@@ -42,8 +42,7 @@ enum MetadataWriter {
         buffer.writeString(version.precision.rawValue)
         buffer.writeStaticString(#"","available_precisions":["#)
         var precisions: [String] = []
-        if version.fp32 != nil { precisions.append("\"fp32\"") }
-        if version.int8 != nil { precisions.append("\"int8\"") }
+        for precision in version.availablePrecisions { precisions.append("\"\(precision.rawValue)\"") }
         buffer.writeString(precisions.joined(separator: ","))
         buffer.writeStaticString(#"],"class_labels":"#)
         buffer.writeJSONArray(version.classLabels)

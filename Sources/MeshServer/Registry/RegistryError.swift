@@ -19,6 +19,9 @@ public struct RegistryError: Error, Hashable, Sendable, CustomStringConvertible 
         case aliasNotFound
         /// The alias has never pointed at another version, so there is nothing to roll back to.
         case nothingToRollBack
+        /// A stored version's weights file is missing from the blob store, cannot be read, does
+        /// not match its hash, or does not decode.
+        case weightsUnavailable
     }
 
     /// What went wrong.

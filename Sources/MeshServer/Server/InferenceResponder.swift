@@ -118,9 +118,9 @@ struct InferenceResponder: Sendable {
         let call = computation.call
         let request = computation.request
         let logits: Matrix
-        do throws(ComputeError) {
+        do {
             logits = try call.version.logits(rows: request.rows, values: request.values)
-        } catch {
+        } catch let error as ComputeError {
             return self.finish(
                 call,
                 .failure(
@@ -129,6 +129,9 @@ struct InferenceResponder: Sendable {
                         : InferenceError(.internalError, "the model failed: \(error)")
                 )
             )
+        } catch {
+            // A stored version whose weights cannot be read (RegistryError.weightsUnavailable).
+            return self.finish(call, .failure(InferenceError(.internalError, "the model cannot be loaded: \(error)")))
         }
         guard logits.isFinite else {
             return self.finish(
