@@ -571,6 +571,7 @@ struct JSONScanner {
     /// and the power of ten are both exact in `Float` (every pixel value and most printed floats),
     /// otherwise `strtof` on the token.
     private mutating func readFloat() throws(InferenceError) -> Float {
+        if let integer = self.readSmallInteger() { return integer }
         let number = try self.scanNumber()
         if number.exact, number.significand <= 1 << 24, abs(number.exponent) <= 10 {
             let magnitude = Float(number.significand)
@@ -579,6 +580,33 @@ struct JSONScanner {
             return number.negative ? -value : value
         }
         return self.strtof(number.range)
+    }
+
+    /// A plain integer token of 1-7 digits (every pixel value), read in one pass: the `Float`
+    /// the general path gives for it (exact below 2²⁴). Nil, with the scanner not moved, for any
+    /// other token (a fraction, an exponent, a leading zero, more digits), which the general path
+    /// then reads or refuses.
+    private mutating func readSmallInteger() -> Float? {
+        var index = self.index
+        let negative = index < self.bytes.count && self.bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let first = index
+        var value: UInt32 = 0
+        while index < self.bytes.count, index - first < 8 {
+            let digit = self.bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            value = value &* 10 &+ UInt32(digit)
+            index += 1
+        }
+        let digits = index - first
+        guard (1...7).contains(digits), digits == 1 || self.bytes[first] != UInt8(ascii: "0") else { return nil }
+        if index < self.bytes.count {
+            let next = self.bytes[index]
+            guard next != UInt8(ascii: "."), next != UInt8(ascii: "e"), next != UInt8(ascii: "E") else { return nil }
+        }
+        self.index = index
+        let magnitude = Float(value)
+        return negative ? -magnitude : magnitude
     }
 
     /// Reads a number as a `Double` (for shapes and skipped values).
