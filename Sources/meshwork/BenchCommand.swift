@@ -55,9 +55,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "inference: the load generator's own event-loop threads; 0 (default) runs it on the server's two loops in the same process."
+        help: "inference: the load generator's own event-loop threads (default 1); 0 runs it on the server's event loops in the same process."
     )
-    var inferClientThreads = 0
+    var inferClientThreads = 1
 
     @Option(name: .long, help: "compute: the side of the square sgemm.")
     var gemmSize = 1024
