@@ -53,6 +53,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "inference: connections of the batch-1 load.")
     var connections = 64
 
+    @Option(
+        name: .long,
+        help: "inference: the load generator's own event-loop threads (default 1); 0 runs it on the server's event loops in the same process."
+    )
+    var inferClientThreads = 1
+
     @Option(name: .long, help: "compute: the side of the square sgemm.")
     var gemmSize = 1024
 
@@ -76,6 +82,7 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--latency-rate, --latency-seconds, --fleet and --connections must be positive")
         }
         guard self.inferSeconds > 0, self.inferSeconds <= 600 else { throw ValidationError("--infer-seconds must be in (0, 600]") }
+        guard self.inferClientThreads >= 0 else { throw ValidationError("--infer-client-threads takes 0 or more") }
         guard (64...8192).contains(self.gemmSize) else { throw ValidationError("--gemm-size must be in 64...8192") }
         guard (2...1000).contains(self.epochs) else { throw ValidationError("--epochs must be in 2...1000") }
     }
@@ -239,11 +246,12 @@ struct BenchCommand: AsyncParsableCommand {
         let weights = try await self.trainedWeights(work: work, bench: &bench)
         let one = try await Self.child([
             "serve-model", weights, weights + ".int8", "--name", "digits", "--load-test", String(self.inferSeconds),
-            "--connections", String(self.connections), "--batch", "1", "--json",
+            "--connections", String(self.connections), "--batch", "1", "--client-threads", String(self.inferClientThreads),
+            "--json",
         ])
         let batch = try await Self.child([
             "serve-model", weights, weights + ".int8", "--name", "digits", "--load-test", String(self.inferSeconds),
-            "--connections", "8", "--batch", "32", "--json",
+            "--connections", "8", "--batch", "32", "--client-threads", String(self.inferClientThreads), "--json",
         ])
         let rps = one.number("requestsPerSecond")
         let p99 = one.number("p99Milliseconds")

@@ -3,7 +3,7 @@ import Testing
 
 @testable import MeshServer
 
-/// The HTTP/1.1 layer of the inference API (NIO's codec and ``InferenceHTTPHandler``): pipelined
+/// The HTTP/1.1 layer of the inference API (NIO's request decoder and ``InferenceHTTPHandler``): pipelined
 /// requests, chunked bodies, `Connection: close`, and the load test sharing the server's loops.
 @Suite struct HTTPConnectionTests {
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {

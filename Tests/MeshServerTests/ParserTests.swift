@@ -14,7 +14,9 @@ import Testing
     @Test func numbersRoundLikeTheStandardLibrary() throws {
         var rng = SeededRandom(seed: 3, key: "parser")
         var texts = ["0", "-0", "1", "16", "0.5", "-2.25", "1e3", "1E-3", "123456789", "0.1", "3.4028235e38",
-                     "1.17549435e-38", "1e-45", "0.30000000000000004", "12345678901234567890123", "-7.006e-3"]
+                     "1.17549435e-38", "1e-45", "0.30000000000000004", "12345678901234567890123", "-7.006e-3",
+                     // Around the small-integer fast path (1-7 digits) and past it.
+                     "7", "-16", "9999999", "-1234567", "12345678", "16777217", "-0.0", "10", "100e0", "3E1"]
         for _ in 0..<2000 {
             let value = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
             if value.isFinite { texts.append("\(value)") }
@@ -45,7 +47,11 @@ import Testing
 
     @Test func invalidJSONIsRefusedWithAnOffset() {
         for text in ["{\"inputs\":[}", "{\"inputs\" [1]}", "{'inputs':[]}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":-}",
-                     "{\"a\":\"\u{01}\"}", "{\"a\":tru}", "{\"a\":\"\\x\"}", "[1]x", "{\"a\":1,}"] {
+                     "{\"a\":\"\u{01}\"}", "{\"a\":tru}", "{\"a\":\"\\x\"}", "[1]x", "{\"a\":1,}",
+                     // The same mistakes inside `data`, where numbers take the small-integer path first.
+                     "{\"inputs\":[{\"data\":[01,2]}]}", "{\"inputs\":[{\"data\":[1.,2]}]}",
+                     "{\"inputs\":[{\"data\":[-,2]}]}", "{\"inputs\":[{\"data\":[1e,2]}]}",
+                     "{\"inputs\":[{\"data\":[1 2]}]}", "{\"inputs\":[{\"data\":[12"] {
             #expect {
                 _ = try self.parse(text)
             } throws: { error in

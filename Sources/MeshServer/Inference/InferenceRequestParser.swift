@@ -287,28 +287,51 @@ struct JSONScanner {
     /// Reads a number or a (nested) array of numbers, appending them in order; refuses more than
     /// `limit` values.
     mutating func parseNumbers(into values: inout [Float], limit: Int) throws(InferenceError) {
-        switch self.peekSignificant() {
-        case UInt8(ascii: "["):
-            try self.expectArray(context: "inputs[0].data") { scanner throws(InferenceError) in
-                try scanner.parseNumbers(into: &values, limit: limit)
-            }
-        default:
-            let start = self.index
-            let value = try self.readDataNumber()
-            guard value.isFinite else {
-                throw InferenceError(
-                    .nonFinite,
-                    "inputs[0].data value \(values.count) (byte \(start)) is not a finite FP32 number"
-                )
-            }
-            guard values.count < limit else {
-                throw InferenceError(
-                    .batchTooLarge,
-                    "inputs[0].data has more than \(limit) values, the most a request may carry"
-                )
-            }
-            values.append(value)
+        guard self.peekSignificant() == UInt8(ascii: "[") else {
+            try self.appendNumber(to: &values, limit: limit)
+            return
         }
+        // The array loop of `expectArray`, written out: no closure call per value.
+        self.index += 1
+        try self.enter()
+        defer { self.depth -= 1 }
+        if self.peekSignificant() == UInt8(ascii: "]") {
+            self.index += 1
+            return
+        }
+        while true {
+            if self.peekSignificant() == UInt8(ascii: "[") {
+                try self.parseNumbers(into: &values, limit: limit)
+            } else {
+                try self.appendNumber(to: &values, limit: limit)
+            }
+            switch self.peekSignificant() {
+            case UInt8(ascii: ","): self.index += 1
+            case UInt8(ascii: "]"):
+                self.index += 1
+                return
+            default: throw self.unexpected("',' or ']'")
+            }
+        }
+    }
+
+    /// Reads one data value (the scanner is at it) and appends it.
+    private mutating func appendNumber(to values: inout [Float], limit: Int) throws(InferenceError) {
+        let start = self.index
+        let value = try self.readDataNumber()
+        guard value.isFinite else {
+            throw InferenceError(
+                .nonFinite,
+                "inputs[0].data value \(values.count) (byte \(start)) is not a finite FP32 number"
+            )
+        }
+        guard values.count < limit else {
+            throw InferenceError(
+                .batchTooLarge,
+                "inputs[0].data has more than \(limit) values, the most a request may carry"
+            )
+        }
+        values.append(value)
     }
 
     /// A data element: a number, or one of the non-JSON tokens `NaN`, `Infinity`, `-Infinity`
@@ -398,6 +421,18 @@ struct JSONScanner {
     private mutating func readString() throws(InferenceError) -> String {
         let start = self.index
         self.index += 1
+        // Keys and short values have no escapes: one String straight from the bytes (small
+        // strings need no allocation at all).
+        var end = self.index
+        while end < self.bytes.count {
+            let byte = self.bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                self.index = end + 1
+                return String(decoding: UnsafeRawBufferPointer(rebasing: self.bytes[start + 1..<end]), as: UTF8.self)
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            end += 1
+        }
         var decoded: [UInt8] = []
         var runStart = self.index
         while self.index < self.bytes.count {
@@ -536,6 +571,7 @@ struct JSONScanner {
     /// and the power of ten are both exact in `Float` (every pixel value and most printed floats),
     /// otherwise `strtof` on the token.
     private mutating func readFloat() throws(InferenceError) -> Float {
+        if let integer = self.readSmallInteger() { return integer }
         let number = try self.scanNumber()
         if number.exact, number.significand <= 1 << 24, abs(number.exponent) <= 10 {
             let magnitude = Float(number.significand)
@@ -544,6 +580,33 @@ struct JSONScanner {
             return number.negative ? -value : value
         }
         return self.strtof(number.range)
+    }
+
+    /// A plain integer token of 1-7 digits (every pixel value), read in one pass: the `Float`
+    /// the general path gives for it (exact below 2²⁴). Nil, with the scanner not moved, for any
+    /// other token (a fraction, an exponent, a leading zero, more digits), which the general path
+    /// then reads or refuses.
+    private mutating func readSmallInteger() -> Float? {
+        var index = self.index
+        let negative = index < self.bytes.count && self.bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let first = index
+        var value: UInt32 = 0
+        while index < self.bytes.count, index - first < 8 {
+            let digit = self.bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            value = value &* 10 &+ UInt32(digit)
+            index += 1
+        }
+        let digits = index - first
+        guard (1...7).contains(digits), digits == 1 || self.bytes[first] != UInt8(ascii: "0") else { return nil }
+        if index < self.bytes.count {
+            let next = self.bytes[index]
+            guard next != UInt8(ascii: "."), next != UInt8(ascii: "e"), next != UInt8(ascii: "E") else { return nil }
+        }
+        self.index = index
+        let magnitude = Float(value)
+        return negative ? -magnitude : magnitude
     }
 
     /// Reads a number as a `Double` (for shapes and skipped values).

@@ -58,15 +58,14 @@ struct InferenceResponder: Sendable {
 
     /// Routes a request head. `contentLength` is the header's value when it has one.
     func begin(method: HTTPMethod, uri: String, contentLength: Int?) -> Start {
-        let path = uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
         do throws(InferenceError) {
-            let route = try Route(path: path)
+            let route = try Route(uri: uri)
             switch route {
             case .infer(let reference):
-                guard method == .POST else { throw Self.methodNotAllowed(method, path, allowed: "POST") }
+                guard method == .POST else { throw Self.methodNotAllowed(method, uri, allowed: "POST") }
                 return .infer(try self.beginInference(reference, contentLength: contentLength))
             default:
-                guard method == .GET else { throw Self.methodNotAllowed(method, path, allowed: "GET") }
+                guard method == .GET else { throw Self.methodNotAllowed(method, uri, allowed: "GET") }
                 return .reply(try self.answer(route))
             }
         } catch {
@@ -222,7 +221,8 @@ struct InferenceResponder: Sendable {
         return Reply(status: HTTPResponseStatus(statusCode: error.httpStatus), body: buffer, allow: error.allowedMethods)
     }
 
-    private static func methodNotAllowed(_ method: HTTPMethod, _ path: String, allowed: String) -> InferenceError {
+    private static func methodNotAllowed(_ method: HTTPMethod, _ uri: String, allowed: String) -> InferenceError {
+        let path = Route.path(of: uri)
         var error = InferenceError(.methodNotAllowed, "\(method.rawValue) is not allowed on \(path); use \(allowed)")
         error.allowedMethods = allowed
         return error

@@ -193,8 +193,8 @@ public final class InferenceServer: Service, Sendable {
         try await group.run()
     }
 
-    /// Binds the socket: NIO's HTTP/1.1 codec and pipelining handler, then ``InferenceHTTPHandler``
-    /// on each connection, all on the connection's event loop.
+    /// Binds the socket: NIO's HTTP/1.1 request decoder, then ``InferenceHTTPHandler`` on each
+    /// connection, all on the connection's event loop.
     private func listen() async throws -> Listener {
         let responder = InferenceResponder(
             registry: self.registry,
@@ -211,13 +211,9 @@ public final class InferenceServer: Service, Sendable {
                 guard connections.add(channel) else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    // The response headers are this server's constants, so NIO's per-response check of
-                    // header bytes is skipped.
-                    try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true,
-                        withErrorHandling: true,
-                        withOutboundHeaderValidation: false
-                    )
+                    // NIO's request decoder (llhttp); the handler renders its responses as bytes and
+                    // does the pipelining, quiescing and parse-error answers NIO's server pipeline did.
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try pipeline.addHandler(InferenceHTTPHandler(responder: responder, executor: executor))
                 }
             }
@@ -275,7 +271,7 @@ final class ConnectionTracker: Sendable {
     }
 
     /// Asks every connection to close once its current request is answered (idle ones close at
-    /// once; NIO's pipelining handler does this on `ChannelShouldQuiesceEvent`), and waits until
+    /// once; InferenceHTTPHandler does this on `ChannelShouldQuiesceEvent`), and waits until
     /// all have closed, closing any still open after ``quiesceTimeout``.
     func quiesce() async {
         let open = self.state.withLock { state in
