@@ -78,7 +78,7 @@ public enum ScenarioLoader {
             // UTF-8 named, not `.default`: Yams computes that from the whole environment on every
             // call, 17 % of the coordinator's start-up with a fleet's 1,001 files.
             // The basic resolver (no rules): tags are resolved after, once, by `resolvingTags`.
-            guard let node = try Yams.compose(yaml: text, .basic, .default, .utf8) else {
+            guard let node = try Yams.compose(yaml: text, .basic, self.constructor, .utf8) else {
                 throw ScenarioError(.invalid, file: file, line: 1, expected: "a mapping, but the file is empty")
             }
             root = node
@@ -107,11 +107,16 @@ public enum ScenarioLoader {
     /// by Yams' own default resolver; keys are strings; and each mapping's tag carries the basic
     /// resolver (no rules), which the decoder's lookup key inherits. What decodes is unchanged
     /// (ScenarioTagTests).
+    /// Yams' default constructor, made once: `Constructor.default` builds a new one (a dictionary
+    /// of every tag's constructor) on each use, and `Tag`'s initialiser uses it by default.
+    /// (Not `Sendable` in Yams, but immutable after its initialiser: sharing it is safe.)
+    nonisolated(unsafe) private static let constructor = Constructor.default
+
     static func resolvingTags(_ node: Node) -> Node {
         switch node {
         case .scalar(let scalar):
             guard scalar.tag.description.isEmpty else { return node }  // explicit, or quoted (str)
-            return .scalar(Node.Scalar(scalar.string, Tag(self.defaultTag(of: scalar.string)), scalar.style, scalar.mark, scalar.anchor))
+            return .scalar(Node.Scalar(scalar.string, Tag(self.defaultTag(of: scalar.string), .default, self.constructor), scalar.style, scalar.mark, scalar.anchor))
         case .mapping(let mapping):
             let pairs = mapping.map { key, value -> (Node, Node) in
                 // A key is a string to the decoder's lookups (which inherit the basic resolver), except
@@ -121,13 +126,13 @@ public enum ScenarioLoader {
                 if case .scalar(let scalar) = key, scalar.style == .plain || scalar.style == .any {
                     let resolved = self.defaultTag(of: scalar.string)
                     let name = resolved == .merge || resolved == .value ? resolved : Tag.Name.str
-                    resolvedKey = .scalar(Node.Scalar(scalar.string, Tag(name), scalar.style, scalar.mark, scalar.anchor))
+                    resolvedKey = .scalar(Node.Scalar(scalar.string, Tag(name, .default, self.constructor), scalar.style, scalar.mark, scalar.anchor))
                 } else {
                     resolvedKey = key
                 }
                 return (resolvedKey, self.resolvingTags(value))
             }
-            let tag = Tag(Tag.Name(rawValue: mapping.tag.description), .basic)
+            let tag = Tag(Tag.Name(rawValue: mapping.tag.description), .basic, self.constructor)
             return .mapping(Node.Mapping(pairs, tag, mapping.style, mapping.mark, mapping.anchor))
         case .sequence(let sequence):
             return .sequence(Node.Sequence(sequence.map(self.resolvingTags), sequence.tag, sequence.style, sequence.mark, sequence.anchor))
@@ -139,7 +144,7 @@ public enum ScenarioLoader {
     /// The tag Yams' default resolver gives a plain scalar of this text, without its regular
     /// expressions when the first character rules them all out.
     static func defaultTag(of text: String) -> Tag.Name {
-        self.isPlainString(text) ? .str : Resolver.default.resolveTag(of: .scalar(Node.Scalar(text, Tag(.implicit))))
+        self.isPlainString(text) ? .str : Resolver.default.resolveTag(of: .scalar(Node.Scalar(text, Tag(.implicit, .default, self.constructor))))
     }
 
     /// Whether a plain scalar is a string whatever Yams' default rules say: only the empty
