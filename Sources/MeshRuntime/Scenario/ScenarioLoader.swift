@@ -96,6 +96,11 @@ public enum ScenarioLoader {
         return self.resolvingTags(root)
     }
 
+    /// Yams' default constructor, made once: `Constructor.default` builds a new one (a dictionary
+    /// of every tag's constructor) on each use, and `Tag`'s initialiser uses it by default.
+    /// (Not `Sendable` in Yams, but immutable after its initialiser: sharing it is safe.)
+    nonisolated(unsafe) private static let constructor = Constructor.default
+
     /// The tree with every plain scalar's tag resolved once, and mappings whose key lookups need no
     /// regular expression.
     ///
@@ -107,11 +112,6 @@ public enum ScenarioLoader {
     /// by Yams' own default resolver; keys are strings; and each mapping's tag carries the basic
     /// resolver (no rules), which the decoder's lookup key inherits. What decodes is unchanged
     /// (ScenarioTagTests).
-    /// Yams' default constructor, made once: `Constructor.default` builds a new one (a dictionary
-    /// of every tag's constructor) on each use, and `Tag`'s initialiser uses it by default.
-    /// (Not `Sendable` in Yams, but immutable after its initialiser: sharing it is safe.)
-    nonisolated(unsafe) private static let constructor = Constructor.default
-
     static func resolvingTags(_ node: Node) -> Node {
         switch node {
         case .scalar(let scalar):
