@@ -58,7 +58,8 @@ struct JournalWriterTests {
         func subscribe(_ topic: Topic) throws(TransportError) {}
         func unsubscribe(_ topic: Topic) throws(TransportError) {}
         func send(_ messages: [WireMessage]) throws(TransportError) {
-            self.log.append("send " + messages.map { String(decoding: $0.payload, as: UTF8.self) }.joined(separator: ","))
+            let texts = messages.map { String(decoding: $0.payload, as: UTF8.self) }
+            self.log.append("send " + texts.joined(separator: ","))
         }
         func shutdown() async { self.inbound.finish() }
     }
@@ -72,7 +73,8 @@ struct JournalWriterTests {
     @Test func aBatchIsSentOnlyAfterItsCommitAndEveryEarlierOne() async throws {
         let log = Log()
         let sink = GatedSink(log: log)
-        let writer = JournalWriter(sink: sink, transport: RecordingTransport(log: log), clock: ManualClock(), logger: Self.logger)
+        let writer = JournalWriter(
+            sink: sink, transport: RecordingTransport(log: log), clock: ManualClock(), logger: Self.logger)
         writer.start { error in Issue.record("no commit fails here: \(error)") }
         var digest = JournalDigest()
         let records = JournalWorkload.entries(count: 3, continuing: &digest)
@@ -81,8 +83,9 @@ struct JournalWriterTests {
         var entered = sink.entered.makeAsyncIterator()
         _ = await entered.next()
         // The writer's thread is inside the first commit, held there: whatever is submitted now
-        // waits, including a batch with messages and no records of its own.
-        try writer.submit(JournalWriter.Batch(logical: [records[1]], messages: [Self.message("b")]))
+        // waits, including a batch with messages and no records of its own, and one the caller
+        // would commit itself if nothing were pending.
+        try writer.submit(JournalWriter.Batch(logical: [records[1]], messages: [Self.message("b")]), commitHere: true)
         try writer.submit(JournalWriter.Batch(messages: [Self.message("c")]))
         try writer.submit(JournalWriter.Batch(logical: [records[2]], messages: [Self.message("d")]))
         #expect(log.all.isEmpty, "nothing may be sent or logged while the first commit is open: \(log.all)")
@@ -99,20 +102,27 @@ struct JournalWriterTests {
         #expect(log.all.suffix(2) == ["commit 3", "send e"])
     }
 
-    @Test func aBatchWithoutRecordsGoesAtOnceWhenNothingIsPending() async throws {
+    @Test func withNothingPendingABatchGoesOnTheCallersThread() async throws {
         let log = Log()
         let sink = GatedSink(log: log)
         sink.gate.signal()  // the first commit is not held
-        let writer = JournalWriter(sink: sink, transport: RecordingTransport(log: log), clock: ManualClock(), logger: Self.logger)
+        let writer = JournalWriter(
+            sink: sink, transport: RecordingTransport(log: log), clock: ManualClock(), logger: Self.logger)
         writer.start { error in Issue.record("no commit fails here: \(error)") }
-        // Nothing is queued and the thread is idle: a heartbeat has nothing to wait for.
+        // Nothing is queued and the thread is idle: a heartbeat has nothing to wait for, and a
+        // caller that commits itself has its messages sent right after its commit.
         try writer.submit(JournalWriter.Batch(messages: [Self.message("heartbeat")]))
         #expect(log.all == ["send heartbeat"])
+        var digest = JournalDigest()
+        let records = JournalWorkload.entries(count: 1, continuing: &digest)
+        try writer.submit(JournalWriter.Batch(logical: records, messages: [Self.message("ack")]), commitHere: true)
+        #expect(log.all == ["send heartbeat", "commit 0", "send ack"])
         await writer.close()
     }
 
     @Test func aFullDatabaseFailsTheCommitSendsNothingAndNamesTheFile() async throws {
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("journal-writer-\(UUID().uuidString)").path
+        let parent = FileManager.default.temporaryDirectory
+            .appendingPathComponent("journal-writer-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let store = try RunStore.create(at: parent, run: RunInfo(id: "full-0001", scenario: "relay", seed: 1))
@@ -127,7 +137,8 @@ struct JournalWriterTests {
         let failures = Mutex<[String]>([])
         let (failed, failedContinuation) = AsyncStream<Void>.makeStream()
         let writer = JournalWriter(
-            sink: SQLiteJournal(store), transport: RecordingTransport(log: log), clock: ManualClock(), logger: Self.logger)
+            sink: SQLiteJournal(store), transport: RecordingTransport(log: log), clock: ManualClock(),
+            logger: Self.logger)
         writer.start { error in
             failures.withLock { $0.append("\(error)") }
             failedContinuation.yield()

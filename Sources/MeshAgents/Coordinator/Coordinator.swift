@@ -305,7 +305,10 @@ public actor Coordinator<W: Workflow>: Service {
         batch.latencySummary = self.pendingLatencySummary
         batch.afterCommit = afterCommit
         self.pendingLatencySummary = nil
-        try self.writer.submit(batch)
+        // With no inbound batch waiting, the actor would only wait for the next one: it commits
+        // this batch itself (when nothing is queued before it), which saves the hop to the
+        // writer's thread. With batches waiting, the writer commits while the actor handles them.
+        try self.writer.submit(batch, commitHere: self.transport.inbound.depth == 0)
     }
 
     func flushOrFail(afterCommit: (@Sendable () -> Void)? = nil) {

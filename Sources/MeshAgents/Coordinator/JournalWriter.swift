@@ -107,27 +107,37 @@ final class JournalWriter: Sendable {
             return !state.started
         }
         guard first else { return }
-        let thread = Thread { [self] in self.run() }
-        thread.name = "journal-writer"
+        let thread = Thread { [self] in
+            // Named from inside: a name set before `start()` does not reach the OS thread here,
+            // and profiles (`perf report --sort comm`) should tell this thread apart.
+            Thread.current.name = "journal-writer"
+            self.run()
+        }
         thread.start()
     }
 
     /// Queues `batch` for the thread; throws the error of a commit that failed before (then
     /// nothing of `batch` is written or sent).
     ///
-    /// A batch without records whose predecessors are all committed and sent is sent at once,
-    /// on the caller's thread: it waits for nothing. After ``close()``, batches are written and
-    /// sent on the caller's thread. The caller submits from one isolation domain at a time.
-    func submit(_ batch: Batch) throws {
+    /// When every batch before it is committed and sent, `batch` needs no queue: without records
+    /// it is sent at once, and with `commitHere` it is committed and sent on the caller's thread
+    /// before this returns (a caller with nothing else to do saves the hop to the writer's thread
+    /// and its latency). After ``close()``, batches are written and sent on the caller's thread.
+    /// The caller submits from one isolation domain at a time.
+    func submit(_ batch: Batch, commitHere: Bool = false) throws {
         guard !batch.isEmpty else { return }
-        enum Route { case queued(wake: Bool), sendNow, inline }
+        enum Route { case queued(wake: Bool), sendNow, here }
         let route = try self.state.withLock { state throws -> Route in
             if let failure = state.failure { throw failure }
-            if state.exited { return .inline }
-            if batch.records == 0, batch.latencySummary == nil, batch.afterCommit == nil, batch.ended.isEmpty,
-                state.queue.isEmpty, !state.busy
-            {
+            if state.exited { return .here }
+            let idle = state.queue.isEmpty && !state.busy
+            if idle, batch.records == 0, batch.latencySummary == nil, batch.afterCommit == nil, batch.ended.isEmpty {
                 return .sendNow
+            }
+            if idle, commitHere {
+                // Keeps the thread off while the caller writes (it finds the queue empty anyway).
+                state.busy = true
+                return .here
             }
             state.queue.append(batch)
             state.queuedRecords += batch.records
@@ -140,9 +150,17 @@ final class JournalWriter: Sendable {
             if wake { self.wake.signal() }
         case .sendNow:
             self.send(batch.messages)
-        case .inline:
-            if let error = self.write([batch]) {
-                self.fail(error)
+        case .here:
+            let error = self.write([batch])
+            let (onFailure, waiters) = self.state.withLock { state in
+                state.busy = false
+                let onFailure = error.flatMap { Self.recordFailure($0, in: &state) }
+                let (rooms, exits) = self.releasedWaiters(&state)
+                return (onFailure, rooms + exits)
+            }
+            for waiter in waiters { waiter.resume() }
+            if let error {
+                onFailure?(error)
                 throw error
             }
         }
