@@ -290,7 +290,8 @@ public actor Coordinator<W: Workflow>: Service {
 
     /// Hands what the batch decided to the journal writer, which sends what it produced once
     /// that is committed: journal before acting. `afterCommit` runs after the commit and the sends
-    /// (on the writer's thread). Throws if an earlier commit failed; then nothing is sent.
+    /// (on the writer's thread, or on the actor when it commits the batch itself). Throws if a
+    /// commit failed; then nothing of this batch is written or sent.
     func flush(afterCommit: (@Sendable () -> Void)? = nil) throws {
         var batch = JournalWriter.Batch()
         // Swapped out rather than copied: the arrays keep no second reference on the actor.
