@@ -309,7 +309,9 @@ public actor Coordinator<W: Workflow>: Service {
         // With no inbound batch waiting, the actor would only wait for the next one: it commits
         // this batch itself (when nothing is queued before it), which saves the hop to the
         // writer's thread. With batches waiting, the writer commits while the actor handles them.
-        try self.writer.submit(batch, commitHere: self.transport.inbound.depth == 0)
+        // The run's last flush (the one with `afterCommit`) is committed here whenever it can be,
+        // so the report goes out as soon as before.
+        try self.writer.submit(batch, commitHere: afterCommit != nil || self.transport.inbound.depth == 0)
     }
 
     func flushOrFail(afterCommit: (@Sendable () -> Void)? = nil) {
