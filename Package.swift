@@ -159,7 +159,7 @@ let package = Package(
 
         .testTarget(
             name: "MeshAgentsTests",
-            dependencies: ["MeshCore", "MeshAgents", "MeshTesting"],
+            dependencies: ["MeshCore", "MeshAgents", "MeshTesting", "MeshStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -28,7 +28,7 @@ extension Coordinator {
                     let detail = result.telemetry.keys.sorted().map { "\($0)=\(result.telemetry[$0]!)" }.joined(separator: " ")
                     self.physical("telemetry", agent: "\(sender)", task: result.task.rawValue, detail: detail, at: now)
                 }
-                if self.openTasks[result.task] != nil {
+                if self.openTasks.index(forKey: result.task) != nil {
                     self.withNegotiation(result.task, at: now) { $0.resultReceived(result, from: sender, at: now) }
                 } else {
                     // Already committed (or unknown): acknowledge so the agent stops resending.
@@ -101,7 +101,10 @@ extension Coordinator {
 
     /// Performs a negotiation's actions for `task`.
     func perform(_ actions: [Negotiation.Action], for task: TaskID, at now: MonotonicTime) {
-        let simTime = self.openTasks[task]?.simTime ?? self.orchestrator.now
+        // Through the index: `openTasks[task]?.simTime` copies the whole entry (its negotiation's
+        // arrays and maps: a retain and a release each) to read one field; a profile showed it.
+        let simTime = self.openTasks.index(forKey: task).map { self.openTasks.values[$0].simTime }
+            ?? self.orchestrator.now
         for action in actions {
             switch action {
             case .callForProposals(let call, let ref):

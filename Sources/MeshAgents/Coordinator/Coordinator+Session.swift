@@ -172,17 +172,21 @@ extension Coordinator {
         let now = self.clock.now()
         for id in self.links.keys.sorted() { self.recordLinkStatistics(id, at: now) }
         self.onProgress(self.progress)
-        let latency = self.latency
-        if latency.count > 0 {
+        // The latencies are those of the tasks committed before this flush: the writer builds the
+        // event when it commits the flush, in a group of its own.
+        let at = self.clock.now()
+        self.pendingLatencySummary = { latency in
+            guard latency.count > 0 else { return nil }
             let summary = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)].map { "\($0.0)_ns=\(latency.percentile($0.1))" }
-            self.physical(
-                "handoff-latency", agent: "coordinator",
-                detail: "count=\(latency.count) " + summary.joined(separator: " ") + " max_ns=\(latency.maximum)", at: self.clock.now())
+            return PhysicalEvent(
+                kind: "handoff-latency", agent: "coordinator",
+                detail: "count=\(latency.count) " + summary.joined(separator: " ") + " max_ns=\(latency.maximum)", at: at)
         }
         // Everything journaled before anyone hears the run is over: the report's reader checks
-        // the stored journal against it.
-        self.flushOrFail()
-        self.onFinished(self.report)
+        // the stored journal against it. So the report goes out after the commit.
+        let report = self.report
+        let onFinished = self.onFinished
+        self.flushOrFail(afterCommit: { onFinished(report) })
         if self.configuration.holdAfterFinish {
             self.logger.notice("workflow finished; holding the mesh up until told to stop")
             return

@@ -10,7 +10,9 @@ public import ServiceLifecycle
 /// It waits until every expected agent has joined, then starts the workflow. Each task the
 /// ``Orchestrator`` dispatches becomes a ``Negotiation`` with the live instances of its role;
 /// results flow back through the orchestrator, which commits them in simulated-time order to the
-/// ``JournalSink`` — and only after that append are acks and follow-up calls sent.
+/// ``JournalSink`` — and only after that append are acks and follow-up calls sent. The appends run
+/// on a thread of the coordinator's own (a `JournalWriter`), which sends a batch's messages once
+/// the batch is committed, while the actor goes on with the next batch.
 ///
 /// ```swift
 /// let coordinator = Coordinator(configuration: config, workflow: RelayWorkflow(tokens: 100, seed: 1),
@@ -25,6 +27,8 @@ public actor Coordinator<W: Workflow>: Service {
     let configuration: CoordinatorConfiguration
     let transport: any MeshTransport
     let journal: any JournalSink
+    /// Commits each flush's records on its own thread, then sends the flush's messages.
+    let writer: JournalWriter
     let clock: any PhysicalClock
     let blobStore: (any BlobStorePort)?
     let onProgress: @Sendable (RunProgress) -> Void
@@ -69,8 +73,8 @@ public actor Coordinator<W: Workflow>: Service {
     var pendingRestore: [(TaskSpec, SimTime)] = []
     /// Start times of tasks ended in this batch, recorded once their commit is journaled.
     var endedStarts: [MonotonicTime] = []
-    /// Physical time from a task's call for proposals to its result's journal append.
-    var latency = LatencyHistogram()
+    /// The next flush's summary of the hand-off latency (the run's last physical event).
+    var pendingLatencySummary: (@Sendable (LatencyHistogram) -> PhysicalEvent?)?
     /// Wall-clock pacing: when the workflow started, and the dispatches waiting for their time.
     var pacingOrigin: MonotonicTime?
     var paced = Heap<PacedDispatch>()
@@ -104,6 +108,7 @@ public actor Coordinator<W: Workflow>: Service {
         self.configuration = configuration
         self.transport = transport
         self.journal = journal
+        self.writer = JournalWriter(sink: journal, transport: transport, clock: clock, logger: logger)
         self.clock = clock
         self.blobStore = blobStore
         self.onProgress = onProgress
@@ -123,7 +128,7 @@ public actor Coordinator<W: Workflow>: Service {
 
     /// Physical time from each committed task's first call for proposals to the journal append of
     /// its result (negotiation, the agent's work, and the journal write), in nanoseconds.
-    public var handoffLatency: LatencyHistogram { self.latency }
+    public var handoffLatency: LatencyHistogram { self.writer.latency }
 
     /// The workflow as it ended (or is now), for audits.
     public var workflow: W { self.orchestrator.currentWorkflow }
@@ -154,6 +159,10 @@ public actor Coordinator<W: Workflow>: Service {
     /// Throws when the journal cannot be written: acting on an unrecorded decision is never safe.
     public func run() async throws {
         try self.transport.subscribe(.agent(.coordinator))
+        self.writer.start { [weak self] error in
+            guard let self else { return }
+            Task { await self.journalFailed(error) }
+        }
         self.performRoster(self.roster.start(at: self.clock.now()), at: self.clock.now())
         if !self.pendingRestore.isEmpty || self.orchestrator.isFinished {
             self.resumeRestored()
@@ -169,6 +178,8 @@ public actor Coordinator<W: Workflow>: Service {
             } onGracefulShutdown: {
                 Task { await self.stop() }
             }
+            // What is queued is committed and sent before the transport closes.
+            await self.writer.close()
             await self.transport.shutdown()
         }
         if let failure = self.failure { throw failure }
@@ -198,6 +209,8 @@ public actor Coordinator<W: Workflow>: Service {
                 self.handle(more)
             }
             self.flushOrFail()
+            // The writer commits while the next batch is handled; past its limit, wait for it.
+            await self.writer.waitForRoom()
         }
     }
 
@@ -275,38 +288,47 @@ public actor Coordinator<W: Workflow>: Service {
         self.outbox.append(WireMessage(envelope))
     }
 
-    /// Journals what the batch decided, then sends what it produced: journal before acting.
-    func flush() throws {
-        if !self.pendingEntries.isEmpty || !self.pendingPhysical.isEmpty {
-            // One call, so the sink writes both journals in one transaction.
-            try self.journal.append(logical: self.pendingEntries, physical: self.pendingPhysical)
-            self.pendingEntries.removeAll(keepingCapacity: true)
-            self.pendingPhysical.removeAll(keepingCapacity: true)
-        }
-        if !self.endedStarts.isEmpty {
-            let journaled = self.clock.now()
-            for start in self.endedStarts { self.latency.record(journaled.duration(since: start)) }
-            self.endedStarts.removeAll(keepingCapacity: true)
-        }
-        guard !self.outbox.isEmpty else { return }
-        let messages = self.outbox
-        self.outbox.removeAll(keepingCapacity: true)
+    /// Hands what the batch decided to the journal writer, which sends what it produced once
+    /// that is committed: journal before acting. `afterCommit` runs after the commit and the sends
+    /// (on the writer's thread, or on the actor when it commits the batch itself). Throws if a
+    /// commit failed; then nothing of this batch is written or sent.
+    func flush(afterCommit: (@Sendable () -> Void)? = nil) throws {
+        var batch = JournalWriter.Batch()
+        // Swapped out rather than copied: the arrays keep no second reference on the actor.
+        swap(&batch.logical, &self.pendingEntries)
+        swap(&batch.physical, &self.pendingPhysical)
+        swap(&batch.messages, &self.outbox)
+        swap(&batch.ended, &self.endedStarts)
+        // The next batch is about as large: one allocation each instead of growing from empty.
+        self.pendingEntries.reserveCapacity(batch.logical.count)
+        self.pendingPhysical.reserveCapacity(batch.physical.count)
+        self.outbox.reserveCapacity(batch.messages.count)
+        batch.latencySummary = self.pendingLatencySummary
+        batch.afterCommit = afterCommit
+        self.pendingLatencySummary = nil
+        // With no inbound batch waiting, the actor would only wait for the next one: it commits
+        // this batch itself (when nothing is queued before it), which saves the hop to the
+        // writer's thread. With batches waiting, the writer commits while the actor handles them.
+        // The run's last flush (the one with `afterCommit`) is committed here whenever it can be,
+        // so the report goes out as soon as before.
+        try self.writer.submit(batch, commitHere: afterCommit != nil || self.transport.inbound.depth == 0)
+    }
+
+    func flushOrFail(afterCommit: (@Sendable () -> Void)? = nil) {
         do {
-            try self.transport.send(messages)
+            try self.flush(afterCommit: afterCommit)
         } catch {
-            self.logger.debug("send failed", metadata: ["mesh.error": "\(error)"])
+            self.journalFailed(error)
         }
     }
 
-    func flushOrFail() {
-        do {
-            try self.flush()
-        } catch {
-            self.logger.critical("cannot write the journal; stopping", metadata: ["mesh.error": "\(error)"])
-            self.failure = error
-            self.outbox.removeAll()
-            self.stop()
-        }
+    /// A commit failed (on the writer's thread, or reported at a later flush): stop, sending nothing more.
+    func journalFailed(_ error: any Error) {
+        guard self.failure == nil else { return }
+        self.logger.critical("cannot write the journal; stopping", metadata: ["mesh.error": "\(error)"])
+        self.failure = error
+        self.outbox.removeAll()
+        self.stop()
     }
 
     func reject(_ reason: String) {

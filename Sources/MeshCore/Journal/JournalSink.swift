@@ -42,9 +42,10 @@ public struct PhysicalEvent: Sendable, Equatable, Codable {
 
 /// Where the coordinator's journals go (the port; MeshStore implements it on SQLite, tests in memory).
 ///
-/// The coordinator calls it on its own isolation, in commit order, and only then acts on what the
-/// records decided ("journal before acting"); a throw stops the coordinator, because acting on
-/// an unrecorded decision could apply it twice after a restart.
+/// The coordinator calls it from one thread at a time (its journal writer's, or its actor's when
+/// nothing is queued), in commit order, and only then acts on what the records decided ("journal
+/// before acting"); a throw stops the coordinator, because acting on an unrecorded decision could
+/// apply it twice after a restart.
 public protocol JournalSink: Sendable {
     /// Appends logical entries, in order; durable when it returns.
     func appendLogical(_ entries: [JournalEntry]) throws

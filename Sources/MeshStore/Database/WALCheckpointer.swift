@@ -41,8 +41,12 @@ final class WALCheckpointer: Sendable {
         } catch {
             throw StoreError(error, path: path, doing: "cannot open the checkpoint connection")
         }
-        let thread = Thread { [self] in self.run(queue) }
-        thread.name = "sqlite-checkpoint"
+        let thread = Thread { [self] in
+            // Named from inside, in at most 15 characters (Linux's limit): a name set before
+            // `start()` never reached the OS thread, which kept its creator's name in profiles.
+            Thread.current.name = "wal-checkpoint"
+            self.run(queue)
+        }
         thread.start()
     }
 

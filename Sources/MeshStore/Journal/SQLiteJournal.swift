@@ -23,8 +23,8 @@ import Synchronization
 ///   and `departed` events (detail `role=… pid=… host=…`, or the departure reason) also keep the
 ///   `agents` table up to date.
 ///
-/// Call it from one isolation domain at a time (the coordinator's actor); it is `Sendable` so it
-/// can be handed over, and guards its own small state.
+/// Call it from one thread at a time (the coordinator's journal writer, or its actor when that
+/// writer is idle); it is `Sendable` so it can be handed over, and guards its own small state.
 public final class SQLiteJournal: JournalSink {
     /// The store it writes to.
     public let store: RunStore
