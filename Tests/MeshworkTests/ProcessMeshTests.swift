@@ -314,7 +314,11 @@ struct ProcessMeshTests {
             defer { kill(pid, SIGINT) }
             for _ in 0..<1_200 {
                 try? await Task.sleep(for: .milliseconds(100))
+                // The hold begins once the workflow ended: `up` writes the summary and the report,
+                // then says "the mesh is up". Production answers earlier (monitoring goes on after
+                // the promotion), and a SIGINT then stops the workflow, not the hold.
                 guard let run = (try? FileManager.default.contentsOfDirectory(atPath: runs))?.first,
+                    FileManager.default.fileExists(atPath: runs + "/" + run + "/report.html"),
                     let store = try? RunStore.openReadOnly(at: runs + "/" + run),
                     let joined = try? store.physicalEvents(kind: "joined"),
                     let detail = joined.first(where: { $0.detail.contains("inference=") })?.detail,
