@@ -79,7 +79,7 @@ public final class ModelVersion: Sendable {
     /// - Throws: ``RegistryError`` (`invalidName`, `invalidVersion`) when the name is not a valid
     ///   model name, the number is below 1, no weights are given, the requested precision has no
     ///   weights, or the two models, the standardizer and the labels do not agree.
-    public init(
+    public convenience init(
         name: String,
         version: Int,
         fp32: MLP? = nil,
@@ -90,16 +90,9 @@ public final class ModelVersion: Sendable {
         latencyWindow: Int = 8192
     ) throws(RegistryError) {
         let shape = try Self.check(name: name, version: version, fp32: fp32, int8: int8, precision: precision, standardizer: standardizer)
-        self.name = name
-        self.version = version
-        self.weights = .decoded(fp32: fp32, int8: int8)
-        self.precision = shape.precision
-        self.availablePrecisions = shape.available
-        self.classLabels = shape.labels
-        self.standardizer = standardizer
-        self.metadata = metadata
-        self.featureCount = shape.inputs
-        self.reservoir = Mutex(LatencyReservoir(capacity: max(1, latencyWindow)))
+        self.init(
+            name: name, version: version, weights: .decoded(fp32: fp32, int8: int8), shape: shape, standardizer: standardizer,
+            metadata: metadata, latencyWindow: latencyWindow)
     }
 
     /// Makes a version whose weights files are kept in `store` and decoded on demand: each file is
@@ -108,7 +101,7 @@ public final class ModelVersion: Sendable {
     ///
     /// - Throws: ``ComputeError`` for a file that does not decode, ``RegistryError`` as the
     ///   in-memory initializer, or for two files of the same kind, what `store.put` throws.
-    public init(
+    public convenience init(
         name: String,
         version: Int,
         weightsFiles: [(bytes: [UInt8], source: String)],
@@ -133,9 +126,19 @@ public final class ModelVersion: Sendable {
         case .fp32: if let file = files.fp32, let model = fp32?.model { cache.insert(.fp32(model), for: file.hash, bytes: file.bytes) }
         case .int8: if let file = files.int8, let model = int8?.model { cache.insert(.int8(model), for: file.hash, bytes: file.bytes) }
         }
+        self.init(
+            name: name, version: version, weights: .stored(store: store, fp32: files.fp32, int8: files.int8, cache: cache),
+            shape: shape, standardizer: standardizer, metadata: metadata, latencyWindow: latencyWindow)
+    }
+
+    /// The one place a version's fields are set, from weights its public initializers checked.
+    private init(
+        name: String, version: Int, weights: Weights, shape: Shape, standardizer: Standardizer?, metadata: ModelMetadata,
+        latencyWindow: Int
+    ) {
         self.name = name
         self.version = version
-        self.weights = .stored(store: store, fp32: files.fp32, int8: files.int8, cache: cache)
+        self.weights = weights
         self.precision = shape.precision
         self.availablePrecisions = shape.available
         self.classLabels = shape.labels
