@@ -201,7 +201,10 @@ public struct Envelope: Hashable, Sendable {
         var offset = Envelope.fixedHeaderSize
         let senderBytes = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + senderLength])
         let sender: AgentID
-        if let knownSender, knownSender.rawValue.utf8.elementsEqual(senderBytes) {
+        // Compared as raw bytes (the UTF-8 view's element-wise compare cost more than the check).
+        if let knownSender, knownSender.rawValue.utf8.count == senderLength,
+            knownSender.rawValue.utf8.withContiguousStorageIfAvailable({ UnsafeRawBufferPointer($0).elementsEqual(senderBytes) }) == true
+        {
             sender = knownSender
         } else {
             guard let decoded = AgentID(String(decoding: senderBytes, as: UTF8.self)) else {
