@@ -143,6 +143,7 @@ struct BenchCommand: AsyncParsableCommand {
         bench.set("relay_vs_raw_ratio", ratio, digits: 4)
         bench.set("relay_retransmitted", Double(mesh.retransmitted))
         bench.set("relay_forwarded", Double(mesh.forwarded))
+        bench.set("relay_forwarded_batches", Double(mesh.forwardedBatches))
         bench.row(
             "relay, 5 hops / 6 processes, 64 B, envelope + reliability", Self.count(mesh.messagesPerSecond) + " msgs/s",
             "raw libzmq same shape " + Self.count(raw.messagesPerSecond) + " msgs/s",

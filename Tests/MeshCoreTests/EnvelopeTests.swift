@@ -53,6 +53,25 @@ struct EnvelopeTests {
         }
     }
 
+    /// The previous envelope's sender stands in for the sender when the bytes match; any other
+    /// sender changes nothing, and a bad sender is rejected whatever was passed.
+    @Test func decodingWithAKnownSenderGivesTheSameEnvelope() throws {
+        let bytes = Self.sample.encoded()
+        let other = AgentID(unchecked: "data-1")
+        #expect(try Envelope(decoding: bytes, reusing: Self.sample.receiver, sender: .coordinator) == Self.sample)
+        #expect(try Envelope(decoding: bytes, reusing: nil, sender: other) == Self.sample)
+        #expect(try Envelope(decoding: bytes, reusing: nil, sender: nil) == Self.sample)
+        // "coordinato/" is not a valid id, and "coordinator" must not stand in for it.
+        var bad = bytes
+        bad[52 + 10] = UInt8(ascii: "/")
+        #expect { try Envelope(decoding: bad, reusing: nil, sender: .coordinator) } throws: { ($0 as? WireError)?.code == .invalidField }
+        // A prefix of the known sender is a different sender.
+        let shorter = Envelope(
+            kind: .ack, flags: [.acknowledges], sender: AgentID(unchecked: "coord"), senderIncarnation: 1,
+            receiver: .broadcast, ack: 5)
+        #expect(try Envelope(decoding: shorter.encoded(), reusing: nil, sender: .coordinator).sender.rawValue == "coord")
+    }
+
     @Test(arguments: [0, 1, 10, 51, 52, 60, 71, 72, 75])
     func rejectsEveryTruncation(length: Int) {
         let bytes = Array(Self.sample.encoded().prefix(length))

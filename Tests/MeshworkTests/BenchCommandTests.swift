@@ -17,7 +17,8 @@ struct BenchCommandTests {
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let json = try #require(result.json, "stdout: \(result.stdout)")
         for key in [
-            "relay_msgs_per_s", "raw_relay_msgs_per_s", "relay_vs_raw_ratio", "handoffs_per_s", "handoff_p50_ms", "handoff_p99_ms",
+            "relay_msgs_per_s", "raw_relay_msgs_per_s", "relay_vs_raw_ratio", "relay_forwarded_batches", "handoffs_per_s",
+            "handoff_p50_ms", "handoff_p99_ms",
         ] {
             let value = try #require(json[key] as? Double, "missing \(key) in \(json)")
             #expect(value > 0, "\(key) = \(value)")

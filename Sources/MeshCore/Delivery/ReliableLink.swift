@@ -184,7 +184,7 @@ public struct ReliableLink: Sendable {
     ///
     /// The caller checks sender, incarnations and receiver before; this processes the ack field and,
     /// for sequenced messages, delivers them once.
-    public mutating func receive(_ envelope: Envelope, at now: MonotonicTime, into actions: inout [Action]) {
+    public mutating func receive(_ envelope: consuming Envelope, at now: MonotonicTime, into actions: inout [Action]) {
         if envelope.flags.contains(.acknowledges) {
             self.acknowledge(upTo: envelope.ack, at: now, into: &actions)
         }
@@ -215,7 +215,7 @@ public struct ReliableLink: Sendable {
         self.deliver(envelope, at: now, into: &actions)
     }
 
-    private mutating func deliver(_ envelope: Envelope, at now: MonotonicTime, into actions: inout [Action]) {
+    private mutating func deliver(_ envelope: consuming Envelope, at now: MonotonicTime, into actions: inout [Action]) {
         self.statistics.delivered += 1
         actions.append(.deliver(envelope))
         self.acksOwed += 1
@@ -260,14 +260,13 @@ public struct ReliableLink: Sendable {
         self.noteAckSent()
     }
 
-    private mutating func transmitFirst(_ envelope: Envelope, at now: MonotonicTime, into actions: inout [Action]) {
-        var envelope = envelope
+    private mutating func transmitFirst(_ envelope: consuming Envelope, at now: MonotonicTime, into actions: inout [Action]) {
         if self.received > 0 {
             envelope.flags.insert(.acknowledges)
             envelope.ack = self.received
             self.noteAckSent()
         }
-        self.unacked.append(Pending(envelope: envelope))
+        self.unacked.append(Pending(envelope: copy envelope))
         self.statistics.sent += 1
         actions.append(.transmit(envelope))
         if self.retransmitAt == nil { self.retransmitAt = now.adding(self.timeout) }

@@ -121,9 +121,18 @@ public struct Envelope: Hashable, Sendable {
     /// on, which saves copying and checking the receiver of every message; a different receiver is
     /// decoded as usual).
     public init(decoding bytes: [UInt8], reusing topic: Topic?) throws(WireError) {
+        try self.init(decoding: bytes, reusing: topic, sender: nil)
+    }
+
+    /// Decodes an envelope from untrusted bytes, as ``init(decoding:reusing:)`` does, also taking
+    /// `sender` as the sender when the sender bytes equal its id (a receiver passes the previous
+    /// envelope's sender: a stream mostly comes from one peer, and an id already checked need not
+    /// be checked again). A different sender is decoded and checked as usual, so the result, and
+    /// every error, is what ``init(decoding:)`` gives.
+    public init(decoding bytes: [UInt8], reusing topic: Topic?, sender: AgentID?) throws(WireError) {
         let result: Result<Envelope, WireError> = bytes.withUnsafeBytes { raw in
             do throws(WireError) {
-                return .success(try Envelope.decode(raw, reusing: topic))
+                return .success(try Envelope.decode(raw, reusing: topic, sender: sender))
             } catch {
                 return .failure(error)
             }
@@ -132,7 +141,9 @@ public struct Envelope: Hashable, Sendable {
     }
 
     /// The decoder proper: every check of docs/WIRE.md, in the order of the fields, reading in place.
-    private static func decode(_ bytes: UnsafeRawBufferPointer, reusing topic: Topic?) throws(WireError) -> Envelope {
+    private static func decode(
+        _ bytes: UnsafeRawBufferPointer, reusing topic: Topic?, sender knownSender: AgentID?
+    ) throws(WireError) -> Envelope {
         guard bytes.count <= Envelope.maxEncodedSize else {
             throw WireError(.oversized, "envelope of \(bytes.count) bytes, at most \(Envelope.maxEncodedSize) allowed")
         }
@@ -189,8 +200,17 @@ public struct Envelope: Hashable, Sendable {
         }
         var offset = Envelope.fixedHeaderSize
         let senderBytes = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + senderLength])
-        guard let sender = AgentID(String(decoding: senderBytes, as: UTF8.self)) else {
-            throw WireError(.invalidField, "sender id is not a valid agent id")
+        let sender: AgentID
+        // Compared as raw bytes (the UTF-8 view's element-wise compare cost more than the check).
+        if let knownSender, knownSender.rawValue.utf8.count == senderLength,
+            knownSender.rawValue.utf8.withContiguousStorageIfAvailable({ UnsafeRawBufferPointer($0).elementsEqual(senderBytes) }) == true
+        {
+            sender = knownSender
+        } else {
+            guard let decoded = AgentID(String(decoding: senderBytes, as: UTF8.self)) else {
+                throw WireError(.invalidField, "sender id is not a valid agent id")
+            }
+            sender = decoded
         }
         offset += senderLength
         let receiverBytes = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + receiverLength])
