@@ -1,3 +1,4 @@
+import Foundation
 import MeshCore
 import Testing
 
@@ -95,6 +96,22 @@ struct FuzzerFindingTests {
         }
         var reader = WireReader(writer.bytes)
         #expect(throws: WireError.self) { try StringPairs.read("pairs", from: &reader) }
+    }
+
+    /// Fuzz/Crashes/compute-response/validation-flag-without-epochs: a trained model with no
+    /// epochs whose "has validation" flag was 1 decoded, and re-encoded with the flag 0.
+    @Test func aValidationFlagWithoutEpochsIsRefused() throws {
+        let found = try #require(Data(base64Encoded: "TVdDUgEAAQAeAAAATVdMThZEZWZNV0NSAQAEAAUAfiUAAgAAAAMAAAAJAAAAAAE="))
+        #expect {
+            try ComputeResponse(decoding: Array(found))
+        } throws: { error in
+            (error as? WireError)?.code == .invalidField && "\(error)".contains("hasValidation: true with no epochs")
+        }
+        // The same bytes with the flag 0 are the one spelling of that value.
+        var canonical = Array(found)
+        canonical[canonical.count - 1] = 0
+        #expect(throws: Never.self) { try ComputeResponse(decoding: canonical) }
+        #expect(try ComputeResponse(decoding: canonical).encoded() == canonical)
     }
 
     /// The writer orders keys by their UTF-8 bytes, as the reader (and docs/WIRE.md, and the

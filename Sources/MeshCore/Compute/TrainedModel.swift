@@ -68,6 +68,11 @@ public struct TrainedModel: Sendable, Equatable {
             throw WireError(.oversized, "\(field).epochs: \(count), at most \(ComputeLimits.maximumEpochs) allowed")
         }
         let validated = try reader.readBool(field + ".hasValidation")
+        // The flag says whether the epochs carry validation figures; with no epochs it is false,
+        // as `encode` writes it (one spelling per value: the fuzzer found the other).
+        guard count > 0 || !validated else {
+            throw WireError(.invalidField, "\(field).hasValidation: true with no epochs")
+        }
         var epochs: [Epoch] = []
         epochs.reserveCapacity(min(count, reader.remaining / 16))
         for index in 0..<count {
