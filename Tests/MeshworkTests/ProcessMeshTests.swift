@@ -127,7 +127,12 @@ struct ProcessMeshTests {
         #expect(json["digest"] as? String == Self.referenceDigest(tokens: 2_000))
         let store = try RunStore.openReadOnly(at: directory + "/" + (json["run_dir"] as? String ?? ""))
         defer { try? store.close() }
-        #expect(try store.physicalEvents(kind: "coordinator-started").filter { $0.detail.contains("resume=true") }.count == 2)
+        // A coordinator records its start once it has opened the store. On a loaded machine a
+        // kill (0.3 s in, then 1.5 s later) can come before the process got that far, so of the
+        // three coordinators one to three starts are recorded; the last is always a resumed one.
+        let starts = try store.physicalEvents(kind: "coordinator-started").map(\.detail)
+        #expect((1...3).contains(starts.count), "\(starts)")
+        #expect(starts.last?.contains("resume=true") == true, "\(starts)")
     }
 
     @Test func upResumeFinishesARunWhoseWholeMeshWasKilled() async throws {
